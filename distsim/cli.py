@@ -1,0 +1,205 @@
+"""Command line: ``distsim run | analyze | meanfield | warm``.
+
+    mpirun -n R distsim run MODEL_OR_FILE --seed S --t-sim MS [--t-presim MS]
+                            [--set KEY=VALUE ...] -o OUT.h5 [--overwrite]
+    distsim analyze OUT.h5 [--t-start MS] [--json]
+    distsim meanfield MODEL_OR_FILE [--set KEY=VALUE ...] [--json]
+
+An error in the input names the field, its value and what is allowed, and stops every rank
+before any work starts (exit code 2). Any other exception on one rank prints the rank and
+the error and aborts the whole MPI job (exit code 1): it never hangs.
+"""
+import argparse
+import json
+import os
+import sys
+import traceback
+
+
+def _parse_sets(items):
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            from .spec import SpecError
+            raise SpecError("--set", it, "must be KEY=VALUE")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def load_model(model, sets):
+    """Network for a built-in model name or a TOML parameter file, with --set overrides."""
+    from .networks import build_builtin
+    from .spec import SpecError, load_network, network_from_dict, validate
+
+    if model.endswith(".toml") or os.path.sep in model or os.path.exists(model):
+        if not sets:
+            return load_network(model)
+        import tomllib
+        if not os.path.isfile(model):
+            raise SpecError("parameter file", model, "does not exist")
+        d = tomllib.loads(open(model).read())
+        for k, v in sets.items():
+            _set_path(d, k, v)
+        net = network_from_dict(d)
+        return validate(net)
+    net = build_builtin(model, sets)
+    return validate(net)
+
+
+def _set_path(d, dotted, value):
+    """Set ``a.b.c`` in nested dicts/lists (list items by index or by their ``name``)."""
+    from .spec import SpecError
+
+    try:
+        value = json.loads(value)
+    except (json.JSONDecodeError, TypeError):
+        pass
+    keys = dotted.split(".")
+    cur = d
+    for i, k in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(cur, list):
+            match = [x for x in cur if isinstance(x, dict) and x.get("name") == k]
+            if match:
+                idx = cur.index(match[0])
+            elif k.isdigit() and int(k) < len(cur):
+                idx = int(k)
+            else:
+                raise SpecError(f"--set {dotted}", value, f"no list item '{k}'")
+            if last:
+                cur[idx] = value
+            else:
+                cur = cur[idx]
+        elif isinstance(cur, dict):
+            if last:
+                cur[k] = value
+            else:
+                cur = cur.setdefault(k, {})
+        else:
+            raise SpecError(f"--set {dotted}", value, "does not name a parameter")
+
+
+def cmd_run(args, comm):
+    """Build and simulate; write the output file. Returns the exit code."""
+    from .engine import Simulation
+    from .spec import SpecError
+
+    net = load_model(args.model, _parse_sets(args.set))
+    for name in ("t_sim", "t_presim"):
+        v = getattr(args, name)
+        if not (v >= 0 and v == v and v != float("inf")):
+            raise SpecError(f"--{name.replace('_', '-')}", v, "must be a finite number >= 0 (ms)")
+    recorder = None
+    if args.output:
+        from .recording.hdf5 import HDF5Recorder
+        recorder = HDF5Recorder(args.output, flush_interval_ms=args.flush_interval,
+                                overwrite=args.overwrite, t_presim_ms=args.t_presim)
+        recorder.check_path(comm)
+    sim = Simulation(net, seed=args.seed, comm=comm, recorder=None, progress=not args.quiet)
+    if comm.rank == 0 and not args.quiet:
+        i = sim.info()
+        print(f"[distsim] {net.name}: {i['n_neurons']} neurons, {i['n_synapses']} synapses on "
+              f"{comm.size} rank(s), built in {i['build_time_s']:.2f} s", file=sys.stderr, flush=True)
+    else:
+        sim.info()
+    if args.t_presim > 0:
+        sim.run(args.t_presim)
+    sim.recorder = recorder
+    sim.run(args.t_sim)
+    info = sim.info()
+    if recorder is not None:
+        recorder.close(sim)
+    if comm.rank == 0:
+        print(json.dumps({k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "build_time_s",
+                                               "sim_time_s", "rtf", "peak_rss_bytes")}))
+    return 0
+
+
+def cmd_warm(args, comm):
+    """Compile (and cache) every numba kernel by running a tiny network of each model."""
+    from .engine import Simulation
+    from .spec import Device, Network, Population, Projection
+
+    for model in ("iaf_psc_delta", "iaf_psc_exp"):
+        net = Network([Population("A", model, 4, {"I_e": 1000.0, "V_m": {"dist": "normal", "mean": -70.0, "std": 1.0}})],
+                      [Projection("A", "A", "fixed_indegree", weight=1.0, delay_ms=0.2, indegree=2),
+                       Projection("A", "A", "fixed_total_number", weight={"dist": "normal", "mean": 1.0, "std": 0.1},
+                                  delay_ms={"dist": "normal", "mean": 0.3, "std": 0.1, "min": 0.05}, n_total=5),
+                       Projection("A", "A", "pairwise_bernoulli", weight=-1.0, delay_ms=0.1, p=0.5),
+                       Projection("A", "A", "all_to_all", weight=1.0, delay_ms=0.1),
+                       Projection("A", "A", "one_to_one", weight=1.0, delay_ms=0.1)],
+                      [Device("poisson_generator", ["A"], {"rate_Hz": 1000.0, "weight": 1.0}),
+                       Device("spike_generator", ["A"], {"spike_times_ms": [0.5], "weight": 1.0}),
+                       Device("dc_generator", ["A"], {"amplitude_pA": 10.0}),
+                       Device("spike_recorder", ["A"]),
+                       Device("voltmeter", ["A"], {"interval_ms": 0.1})])
+        from .recording import MemoryRecorder
+        Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+    if comm.rank == 0:
+        print("[distsim] numba kernels compiled", file=sys.stderr)
+    return 0
+
+
+def cmd_analyze(args, comm):
+    """Hand over to the dask post-analysis (``analysis.cli``)."""
+    from analysis.cli import main as analyze_main
+
+    return analyze_main(args.rest)
+
+
+def cmd_meanfield(args, comm):
+    """Mean-field prediction of population rates (no simulation)."""
+    from .meanfield.cli import main as mf_main
+
+    return mf_main(args.rest)
+
+
+def build_parser():
+    """The argparse parser of the ``distsim`` command."""
+    p = argparse.ArgumentParser(prog="distsim", description="Distributed spiking network simulator")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="build and simulate a model")
+    r.add_argument("model", help="built-in model (brunel, microcircuit) or parameter file (.toml)")
+    r.add_argument("--seed", type=int, default=12345)
+    r.add_argument("--t-sim", type=float, required=True, help="recorded simulation time (ms)")
+    r.add_argument("--t-presim", type=float, default=0.0, help="warm-up before recording (ms)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model parameter")
+    r.add_argument("-o", "--output", help="output HDF5 file")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    r.add_argument("--flush-interval", type=float, default=100.0, help="output flush interval (ms)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub.add_parser("warm", help="compile the numba kernels into the cache")
+    for name, h in (("analyze", "dask post-analysis of an output file"),
+                    ("meanfield", "mean-field rate prediction")):
+        a = sub.add_parser(name, help=h, add_help=False)
+        a.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv=None):
+    """Entry point; returns the exit code (and aborts the MPI job on a one-rank failure)."""
+    args = build_parser().parse_args(argv)
+    from .comm import get_comm
+    from .spec import SpecError
+
+    comm = get_comm(serial=args.cmd in ("analyze", "meanfield"))
+    handlers = {"run": cmd_run, "warm": cmd_warm, "analyze": cmd_analyze, "meanfield": cmd_meanfield}
+    try:
+        return handlers[args.cmd](args, comm)
+    except SpecError as e:
+        if comm.rank == 0:
+            print(f"distsim: error: {e}", file=sys.stderr, flush=True)
+        return 2
+    except Exception as e:  # noqa: BLE001 - one rank failing must end the whole job
+        print(f"distsim: rank {comm.rank} of {comm.size} failed: {type(e).__name__}: {e}",
+              file=sys.stderr, flush=True)
+        traceback.print_exc()
+        sys.stderr.flush()
+        if comm.size > 1:
+            comm.abort(1)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Per-rank synapse tables built for local targets only, grouped by source (CSR).
+
+Memory per synapse: uint32 target local index + float32 weight + uint8 (or uint16) delay in
+steps = 9 (10) bytes, plus one int64 row pointer per neuron of the network.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels.connect import (COUNT, FILL, RULE_ALL_TO_ALL, RULE_FIXED_INDEGREE,
+                               RULE_FIXED_TOTAL_NUMBER, RULE_ONE_TO_ONE,
+                               RULE_PAIRWISE_BERNOULLI, generate_projection,
+                               sort_rows_by_delay, total_number_split)
+from ..partition import local_gids
+from ..spec.values import bounds
+
+RULE_CODES = {"fixed_indegree": RULE_FIXED_INDEGREE, "fixed_total_number": RULE_FIXED_TOTAL_NUMBER,
+              "pairwise_bernoulli": RULE_PAIRWISE_BERNOULLI, "all_to_all": RULE_ALL_TO_ALL,
+              "one_to_one": RULE_ONE_TO_ONE}
+
+
+@dataclass
+class SynapseTable:
+    """Local synapses grouped by source gid: row ``g`` is ``[row_ptr[g], row_ptr[g+1])``."""
+
+    row_ptr: np.ndarray  # int64[n_neurons + 1]
+    tgt: np.ndarray  # uint32 local target index
+    w: np.ndarray  # float32 weight (mV or pA, the target model's unit)
+    d: np.ndarray  # uint8/uint16 delay (steps)
+
+    @property
+    def n(self):
+        """Number of local synapses."""
+        return int(self.tgt.shape[0])
+
+    @property
+    def nbytes(self):
+        """Bytes held by the table."""
+        return self.row_ptr.nbytes + self.tgt.nbytes + self.w.nbytes + self.d.nbytes
+
+    def delay_range(self):
+        """(min, max) delay in steps of the local synapses, or (None, None) when empty."""
+        if self.n == 0:
+            return None, None
+        return int(self.d.min()), int(self.d.max())
+
+
+def _delay_steps_max(pr, dt):
+    lo, hi = bounds(pr.delay_ms)
+    return hi / dt + 0.5
+
+
+def build_synapses(net, seed, rank, n_ranks):
+    """Generate this rank's synapses of every projection of the validated ``net``.
+
+    Streams are keyed by (seed, projection index, target gid), so the table holds the same
+    synapses for a given target whatever the number of ranks. Returns a SynapseTable.
+    """
+    dt = net.dt_ms
+    ranges = net.gid_ranges()
+    n_total = net.n_neurons
+    plans = []
+    for pid, pr in enumerate(net.projections):
+        s_lo, s_hi = ranges[pr.source]
+        t_lo, t_hi = ranges[pr.target]
+        tg = local_gids(t_lo, t_hi, rank, n_ranks)
+        rule = RULE_CODES[pr.rule]
+        counts_t = np.zeros(1, dtype=np.int64)
+        n_src = s_hi - s_lo
+        if rule == RULE_FIXED_TOTAL_NUMBER:
+            counts_t = total_number_split(seed, pid, pr.n_total, t_hi - t_lo)
+            buf = int(counts_t.max()) if counts_t.size else 0
+        elif rule == RULE_FIXED_INDEGREE:
+            buf = pr.indegree
+        elif rule == RULE_ONE_TO_ONE:
+            buf = 1
+        else:
+            buf = n_src
+        plans.append(dict(pid=pid, rule=rule, s_lo=s_lo, n_src=n_src, t_lo=t_lo, tg=tg,
+                          tl=(tg // n_ranks).astype(np.int64), k=pr.indegree or 0,
+                          p=pr.p if pr.p is not None else 0.0, counts_t=counts_t,
+                          aa=pr.allow_autapses, am=pr.allow_multapses,
+                          wspec=np.array(pr.weight.as_array_spec()),
+                          dspec=np.array(pr.delay_ms.as_array_spec()),
+                          srcbuf=np.empty(max(buf, 1), dtype=np.int64),
+                          marker=np.zeros(n_src if not pr.allow_multapses else 1, dtype=np.int64)))
+    max_steps = max([_delay_steps_max(pr, dt) for pr in net.projections] + [0])
+    d_dtype = np.uint8 if max_steps < 255 else np.uint16
+    counts = np.zeros(n_total + 1, dtype=np.int64)
+    empty_u32 = np.empty(0, np.uint32)
+    empty_f32 = np.empty(0, np.float32)
+    empty_d = np.empty(0, d_dtype)
+    empty_pos = np.empty(0, np.int64)
+
+    def run(mode, pos, tgt, w, d):
+        for pl in plans:
+            pl["marker"][:] = 0
+            generate_projection(mode, pl["rule"], seed, pl["pid"], pl["s_lo"], pl["n_src"],
+                                pl["t_lo"], pl["tg"], pl["tl"], pl["k"], pl["p"], pl["counts_t"],
+                                pl["aa"], pl["am"], pl["wspec"], pl["dspec"], 1.0 / dt,
+                                counts, pos, tgt, w, d, pl["srcbuf"], pl["marker"])
+
+    run(COUNT, empty_pos, empty_u32, empty_f32, empty_d)
+    row_ptr = np.zeros(n_total + 1, dtype=np.int64)
+    np.cumsum(counts[:n_total], out=row_ptr[1:])
+    del counts
+    n_syn = int(row_ptr[-1])
+    tgt = np.empty(n_syn, dtype=np.uint32)
+    w = np.empty(n_syn, dtype=np.float32)
+    d = np.empty(n_syn, dtype=d_dtype)
+    pos = row_ptr[:-1].copy()
+    counts = np.zeros(1, dtype=np.int64)
+    run(FILL, pos, tgt, w, d)
+    del pos
+    if n_syn:
+        sort_rows_by_delay(row_ptr, tgt, w, d, int(d.max()))
+    return SynapseTable(row_ptr, tgt, w, d)

@@ -1,0 +1,22 @@
+"""The simulation loop.
+
+Contract of one min-delay slice ``[t0, t0 + M)`` (M = minimum network delay in steps):
+
+1. stimulators that bypass the network (spike_generator, current generators) put the input
+   that arrives in this slice into the ring buffers;
+2. every local neuron group is updated through all M steps in one jitted call, reading and
+   clearing ring slot ``s % R`` in step ``s`` and drawing its Poisson input keyed by
+   (device, gid, step);
+3. every rank joins the exchange, even with zero spikes: counts with Alltoall, then the
+   spike records ``(gid, stamp, multiplicity)`` with Alltoallv;
+4. received spikes are sorted by (stamp, gid) and delivered into the ring buffers; they
+   arrive at step >= t0 + M because every delay is >= M;
+5. recorders get this slice's spikes and samples; the output is flushed collectively at
+   fixed simulated times.
+
+Nothing in the loop depends on the number of ranks: random streams are keyed by gid, and the
+delivery order is the global (stamp, gid) order, so every floating-point sum is the same.
+"""
+from .simulation import Simulation
+
+__all__ = ["Simulation"]

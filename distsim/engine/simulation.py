@@ -1,0 +1,329 @@
+"""Build and run a validated Network on every rank of a communicator."""
+import resource
+import sys
+import time
+import zlib
+
+import numpy as np
+
+from ..comm import get_comm
+from ..connectivity import build_synapses
+from ..kernels.delivery import deliver, sort_spikes
+from ..kernels.poisson import cdf_table, stack_tables
+from ..kernels.rng import TAG_INIT, TAG_POISSON, draw_per_gid, keys_per_gid
+from ..models import MODELS
+from ..partition import local_gids, local_range, n_local
+from ..spec import SpecError, validate
+from ..spec.values import Value
+
+REC_WIDTH = 3  # int64 fields per spike record: gid, stamp (steps), multiplicity
+
+
+class Group:
+    """The local neurons of one population: a contiguous local-index range [lo, hi)."""
+
+    def __init__(self, pop, model, lo, hi, gids):
+        self.pop = pop
+        self.model = model
+        self.lo, self.hi = lo, hi
+        self.gids = gids
+        self.p = {}
+        self.cal = {}
+        self.state = {}
+        self.rec = None  # (rec_idx, interval_steps, device index) of a voltmeter
+
+
+def _ident(*parts):
+    """Stable small integer for a name (stream keys must not depend on Python's hash seed)."""
+    return zlib.crc32("/".join(str(p) for p in parts).encode())
+
+
+def peak_rss_bytes():
+    """Peak resident memory of this process (bytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class Simulation:
+    """A network built on this rank; :meth:`run` advances it.
+
+    ``recorder`` receives spikes and samples (see ``distsim.recording``); ``progress`` makes
+    rank 0 print simulated time, real-time factor and time left.
+    """
+
+    def __init__(self, net, seed=12345, comm=None, recorder=None, progress=False):
+        validate(net)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
+            raise SpecError("seed", seed, "must be an integer in [0, 2**63)")
+        self.net = net
+        self.seed = int(seed)
+        self.comm = comm if comm is not None else get_comm()
+        self.rank, self.size = self.comm.rank, self.comm.size
+        self.dt = float(net.dt_ms)
+        self.recorder = recorder
+        self.progress = progress
+        self.step = 0  # next step to simulate
+        self.n_events = 0
+        t_start = time.perf_counter()
+        self._build()
+        self.comm.barrier()
+        self.build_time_s = time.perf_counter() - t_start
+        self.sim_time_s = 0.0
+
+    # ---------------------------------------------------------------- build
+    def _build(self):
+        net, rank, size = self.net, self.rank, self.size
+        self.n_neurons = net.n_neurons
+        self.n_local = n_local(self.n_neurons, rank, size)
+        self.gid_ranges = net.gid_ranges()
+        self.groups = []
+        for pop in net.populations:
+            a, b = self.gid_ranges[pop.name]
+            lo, hi = local_range(a, b, rank, size)
+            g = Group(pop, MODELS[pop.model], lo, hi, local_gids(a, b, rank, size))
+            self._init_group(g)
+            self.groups.append(g)
+        self.syn = build_synapses(net, self.seed, rank, size)
+        dmin, dmax = self.syn.delay_range()
+        big = 2 ** 31
+        dmin = self.comm.allreduce_min(dmin if dmin is not None else big)
+        dmax = self.comm.allreduce_max(dmax if dmax is not None else 0)
+        if dmin == big:  # no synapses anywhere: slice length only sets the exchange cadence
+            dmin = max(1, int(round(1.0 / self.dt)))
+            dmax = dmin
+        self.min_delay, self.max_delay = int(dmin), int(dmax)
+        self._build_devices()
+        self.R = self.max_delay + self.min_delay + max(self.dev_max_delay, 1)
+        n = self.n_local
+        self.ring_ex = np.zeros((self.R, n))
+        self.ring_in = np.zeros((self.R, n))
+        self.ring_cur = np.zeros((self.R, n))
+        self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
+        self.out_stamp = np.empty_like(self.out_idx)
+        self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
+        self.n_synapses = self.comm.allreduce_sum(self.syn.n)
+
+    def _init_group(self, g):
+        n = g.hi - g.lo
+        model = g.model
+        for key, par in model.params.items():
+            g.p[key] = self._param_array(g, key, g.pop.params.get(key, Value(0, par.default)), n)
+        # NEST: V_m starts at E_L unless given
+        v0 = g.pop.params.get("V_m")
+        V0 = self._param_array(g, "V_m", v0, n) if v0 is not None else g.p["E_L"].copy()
+        g.cal = model.calibrate(g.p, self.dt)
+        g.state = model.init_state(n, V0)
+
+    def _param_array(self, g, key, value, n):
+        if value.is_constant:
+            return np.full(n, value.a, dtype=np.float64)
+        out = np.empty(n, dtype=np.float64)
+        kind, a, b, lo, hi = value.as_array_spec()
+        draw_per_gid(int(kind), a, b, lo, hi, self.seed, TAG_INIT, _ident(g.pop.name, key),
+                     g.gids, out)
+        return out
+
+    def _targets(self, dv):
+        """Local (group, local indices) targeted by a device."""
+        out = []
+        for g in self.groups:
+            if g.pop.name not in dv.targets:
+                continue
+            a, _ = self.gid_ranges[g.pop.name]
+            offs = g.gids - a
+            if dv.neuron_ids is not None:
+                mask = np.isin(offs, np.asarray(dv.neuron_ids, dtype=np.int64))
+            elif dv.n_per_population is not None:
+                mask = offs < dv.n_per_population
+            else:
+                mask = np.ones(offs.size, dtype=bool)
+            out.append((g, g.gids[mask] // self.size))
+        return out
+
+    def _build_devices(self):
+        dt = self.dt
+        steps = lambda ms: int(round(ms / dt)) if np.isfinite(ms) else 2 ** 62  # noqa: E731
+        pg_rows = []  # (local idx, key, table, weight, start, stop)
+        tables, table_of = [], {}
+        self.spike_gens = []  # (arrival steps int64[], weight, local idx int64[])
+        self.current_devs = []  # (change steps int64[], amplitudes float64[], delay steps, idx)
+        self.spike_rec_mask = np.zeros(self.n_local, dtype=bool)
+        self.spike_recorders = []
+        self.voltmeters = []
+        self.dev_max_delay = 0
+        for di, dv in enumerate(self.net.devices):
+            p = dv.params
+            tg = self._targets(dv)
+            idx = np.concatenate([t[1] for t in tg]) if tg else np.empty(0, np.int64)
+            if dv.type == "poisson_generator":
+                mean = p["rate_Hz"] * dt * 1e-3
+                if mean not in table_of:
+                    table_of[mean] = len(tables)
+                    tables.append(cdf_table(mean))
+                d = steps(p["delay_ms"])
+                self.dev_max_delay = max(self.dev_max_delay, d)
+                start = steps(p["start_ms"]) + d
+                stop = steps(p["stop_ms"]) + d if np.isfinite(p["stop_ms"]) else 2 ** 62
+                gids = idx * self.size + self.rank
+                keys = keys_per_gid(self.seed, TAG_POISSON, di, gids)
+                pg_rows.append((idx, keys, np.full(idx.size, table_of[mean], np.int64),
+                                np.full(idx.size, p["weight"]), np.full(idx.size, start, np.int64),
+                                np.full(idx.size, stop, np.int64)))
+            elif dv.type == "spike_generator":
+                d = steps(p["delay_ms"])
+                self.dev_max_delay = max(self.dev_max_delay, d)
+                arr = np.array([steps(t) for t in p["spike_times_ms"]], dtype=np.int64) + d - 1
+                self.spike_gens.append((arr, float(p["weight"]), idx))
+            elif dv.type in ("dc_generator", "step_current_generator"):
+                if dv.type == "dc_generator":
+                    ch = [steps(p["start_ms"]), steps(p["stop_ms"])]
+                    amp = [p["amplitude_pA"], 0.0]
+                else:
+                    ch = [steps(t) for t in p["amplitude_times_ms"]]
+                    amp = list(p["amplitude_values_pA"])
+                self.current_devs.append((np.array(ch, np.int64), np.array(amp), idx))
+            elif dv.type == "spike_recorder":
+                self.spike_rec_mask[idx] = True
+                self.spike_recorders.append(dv)
+            else:  # voltmeter / multimeter
+                interval = steps(p["interval_ms"])
+                for g, gi in tg:
+                    if g.rec is not None:
+                        raise SpecError(f"devices[{di}].targets", g.pop.name,
+                                        "at most one voltmeter per population")
+                    g.rec = (np.ascontiguousarray(gi), interval, di)
+                self.voltmeters.append(dv)
+        # Poisson entries as CSR over local neurons, device order kept within a neuron
+        if pg_rows:
+            cols = [np.concatenate(c) for c in zip(*pg_rows)]
+        else:
+            cols = [np.empty(0, np.int64), np.empty(0, np.uint64), np.empty(0, np.int64),
+                    np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)]
+        order = np.argsort(cols[0], kind="stable")
+        ptr = np.zeros(self.n_local + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols[0], minlength=self.n_local), out=ptr[1:])
+        self.pg = (ptr, cols[1][order].copy(), cols[2][order].copy(), cols[3][order].copy(),
+                   cols[4][order].copy(), cols[5][order].copy(), stack_tables(tables))
+
+    # ---------------------------------------------------------------- run
+    def run(self, t_ms):
+        """Simulate ``t_ms`` more milliseconds (a multiple of dt). Returns self."""
+        n_steps = int(round(t_ms / self.dt))
+        if n_steps < 0 or abs(n_steps * self.dt - t_ms) > 1e-9 * max(1.0, t_ms):
+            raise SpecError("t_sim_ms", t_ms, f"must be a non-negative multiple of dt_ms = {self.dt}")
+        end = self.step + n_steps
+        wall0 = time.perf_counter()
+        last_print = wall0
+        if self.recorder is not None:
+            self.recorder.begin(self)
+        while self.step < end:
+            M = min(self.min_delay, end - self.step)
+            self._slice(self.step, M)
+            self.step += M
+            if self.recorder is not None:
+                self.recorder.after_slice(self, self.step)
+            if self.progress and self.rank == 0:
+                now = time.perf_counter()
+                if now - last_print > 2.0 or self.step == end:
+                    self._print_progress(end, n_steps, now - wall0)
+                    last_print = now
+        self.sim_time_s += time.perf_counter() - wall0
+        return self
+
+    def _print_progress(self, end, n_steps, wall):
+        done = n_steps - (end - self.step)
+        sim_ms = done * self.dt
+        rtf = wall / (sim_ms * 1e-3) if sim_ms > 0 else float("nan")
+        eta = (end - self.step) * self.dt * 1e-3 * rtf
+        print(f"[distsim] t = {self.step * self.dt:9.1f} ms of {end * self.dt:.1f} ms "
+              f"({100.0 * done / max(n_steps, 1):5.1f}%)  real-time factor {rtf:7.2f}  "
+              f"time left {eta:7.1f} s", file=sys.stderr, flush=True)
+
+    def _inject_devices(self, t0, M):
+        R = self.R
+        for arr, w, idx in self.spike_gens:
+            a, b = np.searchsorted(arr, [t0, t0 + M])
+            ring = self.ring_ex if w >= 0 else self.ring_in
+            for s in arr[a:b]:
+                ring[s % R, idx] += w
+        for ch, amp, idx in self.current_devs:
+            if idx.size == 0:
+                continue
+            s = np.arange(t0, t0 + M)
+            # amplitude set at step ch[k] applies from there on (read as input of that step)
+            k = np.searchsorted(ch, s, side="right") - 1
+            a = np.where(k >= 0, amp[np.maximum(k, 0)], 0.0)
+            nz = a != 0.0
+            for si, ai in zip(s[nz], a[nz]):
+                self.ring_cur[si % R, idx] += ai
+
+    def _slice(self, t0, M):
+        self._inject_devices(t0, M)
+        n_out = 0
+        rings = (self.ring_ex, self.ring_in, self.ring_cur)
+        out = (self.out_idx, self.out_stamp)
+        samples = []
+        for g in self.groups:
+            if g.hi == g.lo and g.rec is None:
+                continue
+            if g.rec is not None:
+                rec_idx, interval, di = g.rec
+                n_rows = (t0 + M) // interval - t0 // interval
+                buf = np.empty((n_rows, rec_idx.size))
+                rec = (rec_idx, buf, interval, 0)
+            else:
+                rec = (np.empty(0, np.int64), np.empty((0, 0)), 1, 0)
+            n_out, _ = g.model.update(g, t0, M, self.R, rings, self.pg, out, n_out, rec)
+            if g.rec is not None:
+                stamps = (np.arange(t0 // interval + 1, (t0 + M) // interval + 1) * interval)
+                samples.append((g, rec_idx, stamps, buf))
+        local_idx = self.out_idx[:n_out]
+        stamps = self.out_stamp[:n_out]
+        gids = local_idx * self.size + self.rank
+        self._exchange_and_deliver(gids, stamps)
+        if self.recorder is not None:
+            m = self.spike_rec_mask[local_idx]
+            self.recorder.spikes(gids[m], stamps[m])
+            for g, rec_idx, st, buf in samples:
+                self.recorder.samples(g.pop.name, rec_idx * self.size + self.rank, st, buf)
+
+    def _exchange_and_deliver(self, gids, stamps):
+        n = gids.size
+        rec = np.empty(n * REC_WIDTH, dtype=np.int64)
+        rec[0::3] = gids
+        rec[1::3] = stamps
+        rec[2::3] = 1
+        size = self.size
+        send_counts = np.full(size, n * REC_WIDTH, dtype=np.int64)
+        sendbuf = np.tile(rec, size) if size > 1 else rec
+        recv_counts = self.comm.alltoall_counts(send_counts)
+        total = int(recv_counts.sum())
+        if total > self.recvbuf.size:
+            self.recvbuf = np.empty(max(total, 2 * self.recvbuf.size), dtype=np.int64)
+        self.comm.alltoallv(sendbuf, send_counts, self.recvbuf, recv_counts)
+        r = self.recvbuf[:total]
+        g, st, mult = r[0::3], r[1::3], r[2::3]
+        if g.size:
+            order = sort_spikes(g, st, self.n_neurons)
+            self.n_events += deliver(g, st, mult, order, self.syn.row_ptr, self.syn.tgt,
+                                     self.syn.w, self.syn.d, self.ring_ex, self.ring_in, self.R)
+
+    # ---------------------------------------------------------------- info
+    def info(self):
+        """Run facts summed over ranks: build/sim time (s), RTF, synapses, peak RSS (bytes)."""
+        t_ms = self.step * self.dt
+        return {
+            "n_neurons": self.n_neurons,
+            "n_synapses": int(self.n_synapses),
+            "n_ranks": self.size,
+            "dt_ms": self.dt,
+            "t_sim_ms": t_ms,
+            "build_time_s": self.comm.allreduce_max(self.build_time_s),
+            "sim_time_s": self.comm.allreduce_max(self.sim_time_s),
+            "rtf": self.comm.allreduce_max(self.sim_time_s) / (t_ms * 1e-3) if t_ms > 0 else float("nan"),
+            "peak_rss_bytes": int(self.comm.allreduce_sum(peak_rss_bytes())),
+            "synapse_bytes": int(self.comm.allreduce_sum(self.syn.nbytes)),
+            "n_events": int(self.comm.allreduce_sum(self.n_events)),
+            "min_delay_steps": self.min_delay,
+            "max_delay_steps": self.max_delay,
+        }
+

@@ -1,0 +1,153 @@
+"""Neuron update kernels (pure numba): one call advances a contiguous range of local neurons
+through a whole min-delay slice of steps. Ring buffers and Poisson entries are indexed by
+local index ``i``; the group's own state and parameter arrays by ``j = i - lo``.
+
+Step convention (NEST's): step ``s`` advances the state from ``s*dt`` to ``(s+1)*dt``; a spike
+produced in step ``s`` carries the stamp ``s+1`` (its time is ``(s+1)*dt``) and reaches a
+target with delay ``d`` steps in that target's step ``s+d`` (ring-buffer slot ``(s+d) % R``).
+Input that arrives in step ``s`` is read from slot ``s % R`` and the slot is cleared.
+
+Input gathered per neuron and step, always in the same order so sums do not depend on the
+number of ranks: ring buffer (network spikes, in (stamp, gid) order), then each Poisson
+generator entry in device order.
+"""
+import math
+
+from numba import njit
+
+from .poisson import poisson_count
+
+
+@njit(inline="always", cache=True)
+def _poisson_input(i, s, pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop, tables):
+    """(excitatory, inhibitory) Poisson input of local neuron i in step s."""
+    ex = 0.0
+    inh = 0.0
+    for j in range(pg_ptr[i], pg_ptr[i + 1]):
+        if s >= pg_start[j] and s < pg_stop[j]:
+            k = poisson_count(tables[pg_tab[j]], pg_key[j], s)
+            if k > 0:
+                v = pg_w[j] * k
+                if v >= 0.0:
+                    ex += v
+                else:
+                    inh += v
+    return ex, inh
+
+
+@njit(cache=True)
+def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
+                         P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps,
+                         ring_ex, ring_in, ring_cur,
+                         pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop, tables,
+                         out_idx, out_stamp, n_out,
+                         rec_idx, rec_buf, rec_interval, rec_row0):
+    """Advance iaf_psc_delta neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
+
+    V (mV, absolute), refr (remaining refractory steps) and y0 (pA, current input of the
+    previous step) are updated in place. Spikes are appended to (out_idx, out_stamp) from
+    position n_out. Voltmeter samples of V at the end of every step
+    whose stamp is a multiple of rec_interval go to rec_buf rows from rec_row0 on.
+    Returns (new spike count, next free voltmeter row).
+    """
+    rec_row = rec_row0
+    for s in range(t0, t0 + nsteps):
+        slot = s % R
+        for j in range(hi - lo):
+            i = lo + j
+            inp = ring_ex[slot, i] + ring_in[slot, i]
+            ring_ex[slot, i] = 0.0
+            ring_in[slot, i] = 0.0
+            pex, pin = _poisson_input(i, s, pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop,
+                                      tables)
+            inp += pex + pin
+            if refr[j] == 0:
+                v = P30[j] * (y0[j] + I_e[j]) + P33[j] * (V[j] - E_L[j]) + inp
+                if v < V_min[j] - E_L[j]:
+                    v = V_min[j] - E_L[j]
+                V[j] = E_L[j] + v
+            else:
+                refr[j] -= 1
+            if V[j] >= V_th[j]:
+                refr[j] = ref_steps[j]
+                V[j] = V_reset[j]
+                out_idx[n_out] = i
+                out_stamp[n_out] = s + 1
+                n_out += 1
+            y0[j] = ring_cur[slot, i]
+            ring_cur[slot, i] = 0.0
+        if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
+            for k in range(rec_idx.shape[0]):
+                rec_buf[rec_row, k] = V[rec_idx[k] - lo]
+            rec_row += 1
+    return n_out, rec_row
+
+
+@njit(cache=True)
+def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
+                       P22, P11_ex, P11_in, P21_ex, P21_in, P20, E_L, I_e, V_th, V_reset,
+                       ref_steps,
+                       ring_ex, ring_in, ring_cur,
+                       pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop, tables,
+                       out_idx, out_stamp, n_out,
+                       rec_idx, rec_buf, rec_interval, rec_row0):
+    """Advance iaf_psc_exp neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
+
+    State in place: V (mV, absolute), refr (steps), i0 (pA, current input of the previous
+    step), I_syn_ex, I_syn_in (pA). While refractory V stays at V_reset and the synaptic
+    currents keep decaying and receiving input. Returns (new spike count, next free voltmeter row), as the delta kernel.
+    """
+    rec_row = rec_row0
+    for s in range(t0, t0 + nsteps):
+        slot = s % R
+        for j in range(hi - lo):
+            i = lo + j
+            if refr[j] == 0:
+                V[j] = E_L[j] + ((V[j] - E_L[j]) * P22[j] + I_syn_ex[j] * P21_ex[j]
+                                 + I_syn_in[j] * P21_in[j] + (I_e[j] + i0[j]) * P20[j])
+            else:
+                refr[j] -= 1
+            I_syn_ex[j] *= P11_ex[j]
+            I_syn_in[j] *= P11_in[j]
+            pex, pin = _poisson_input(i, s, pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop,
+                                      tables)
+            I_syn_ex[j] += ring_ex[slot, i] + pex
+            I_syn_in[j] += ring_in[slot, i] + pin
+            ring_ex[slot, i] = 0.0
+            ring_in[slot, i] = 0.0
+            if V[j] >= V_th[j]:
+                refr[j] = ref_steps[j]
+                V[j] = V_reset[j]
+                out_idx[n_out] = i
+                out_stamp[n_out] = s + 1
+                n_out += 1
+            i0[j] = ring_cur[slot, i]
+            ring_cur[slot, i] = 0.0
+        if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
+            for k in range(rec_idx.shape[0]):
+                rec_buf[rec_row, k] = V[rec_idx[k] - lo]
+            rec_row += 1
+    return n_out, rec_row
+
+
+def propagators_psc_exp(h, tau_m, tau_syn, C_m):
+    """(P22, P11, P21) of iaf_psc_exp for step h (ms); P21 in mV/pA.
+
+    P21 = tau_s*tau_m/(C_m*(tau_m - tau_s)) * (exp(-h/tau_m) - exp(-h/tau_s)) written as
+    h/C_m * exp(-h/tau_m) * (-expm1(-x)/x), x = h*(1/tau_s - 1/tau_m): no cancellation when
+    tau_s is close to tau_m, and the exact limit h/C_m*exp(-h/tau_m) when they are equal.
+    Works on numpy arrays.
+    """
+    import numpy as np
+
+    tau_m = np.asarray(tau_m, dtype=np.float64)
+    tau_syn = np.asarray(tau_syn, dtype=np.float64)
+    C_m = np.asarray(C_m, dtype=np.float64)
+    P22 = np.exp(-h / tau_m)
+    P11 = np.exp(-h / tau_syn)
+    x = h * (1.0 / tau_syn - 1.0 / tau_m)
+    small = np.abs(x) < 1e-5
+    xs = np.where(small, 1.0, x)
+    f = np.where(small, 1.0 - x / 2.0 + x * x / 6.0, -np.expm1(-xs) / xs)
+    P21 = h / C_m * P22 * f
+    return P22, P11, P21

@@ -1,0 +1,38 @@
+"""Shared test helpers: run a network serially and collect what it recorded."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def run_network(net, t_ms, seed=1, comm=None):
+    """Simulate ``net`` for ``t_ms``; returns (sim, spikes (gids, stamps), samples dict)."""
+    from distsim.comm import SerialComm
+    from distsim.engine import Simulation
+    from distsim.recording import MemoryRecorder
+
+    comm = comm or SerialComm()
+    rec = MemoryRecorder()
+    sim = Simulation(net, seed=seed, comm=comm, recorder=rec)
+    sim.run(t_ms)
+    spikes = rec.gather_spikes(comm)
+    samples = {p.name: rec.gather_samples(comm, p.name) for p in net.populations
+               if any(dv.type in ("voltmeter", "multimeter") and p.name in dv.targets
+                      for dv in net.devices)}
+    return sim, spikes, samples
+
+
+@pytest.fixture
+def run():
+    """The :func:`run_network` helper as a fixture."""
+    return run_network
+
+
+def synapse_list(table, n_ranks=1, rank=0):
+    """(source gid, target gid, weight, delay steps) arrays of a SynapseTable."""
+    src = np.repeat(np.arange(table.row_ptr.size - 1), np.diff(table.row_ptr))
+    tgt = table.tgt.astype(np.int64) * n_ranks + rank
+    return src, tgt, table.w.copy(), table.d.astype(np.int64)
