@@ -100,7 +100,7 @@ fi
 # ---- 6. test and reference tools ------------------------------------------------------------
 if [ "$WANT_TEST" = 1 ]; then
   "${PIP[@]}" "pytest>=8" "pytest-mpi>=0.6" "pytest-timeout>=2.3" "hypothesis>=6" \
-    "nest-simulator==3.10.0" "nnmt==1.3.0"
+    "nest-simulator==3.10.0" "nnmt==1.3.0" mpmath
 fi
 
 # ---- 7. distsim itself, then compile the numba kernels once, before ranks can race ----------

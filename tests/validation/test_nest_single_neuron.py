@@ -1,0 +1,83 @@
+"""Single-neuron protocols side by side with NEST 3.10: spike times and V_m traces to 1e-9."""
+import numpy as np
+import pytest
+
+from distsim.spec import Device, Network, Population
+
+nest = pytest.importorskip("nest", reason="NEST 3.10 (pip install nest-simulator) is the reference")
+pytestmark = pytest.mark.validation
+
+H = 0.1
+EXC_TIMES = [2.0, 5.3, 5.4, 11.1, 15.0, 15.0, 22.2, 30.5, 31.0, 31.1, 31.2, 44.4]
+INH_TIMES = [3.3, 8.8, 12.0, 20.0, 30.8, 33.3, 40.0]
+
+
+def run_nest(model, params, inputs, t_ms):
+    """Spike times (ms) and (times, V_m) of one NEST neuron with spike_generator inputs."""
+    nest.ResetKernel()
+    nest.set_verbosity("M_ERROR")
+    nest.resolution = H
+    n = nest.Create(model, params=params)
+    for times, w, d in inputs:
+        sg = nest.Create("spike_generator", params={"spike_times": times})
+        nest.Connect(sg, n, syn_spec={"weight": w, "delay": d})
+    sr = nest.Create("spike_recorder")
+    vm = nest.Create("voltmeter", params={"interval": H})
+    nest.Connect(n, sr)
+    nest.Connect(vm, n)
+    nest.Simulate(t_ms)
+    return np.asarray(sr.events["times"]), np.asarray(vm.events["times"]), np.asarray(vm.events["V_m"])
+
+
+def run_ours(model, params, inputs, t_ms):
+    from conftest import run_network
+
+    devs = [Device("spike_generator", ["n"], {"spike_times_ms": list(t), "weight": w, "delay_ms": d})
+            for t, w, d in inputs]
+    devs += [Device("spike_recorder", ["n"]), Device("voltmeter", ["n"], {"interval_ms": H})]
+    _, (g, s), samples = run_network(Network([Population("n", model, 1, dict(params))], [], devs, dt_ms=H), t_ms)
+    _, st, v = samples["n"]
+    return s * H, st * H, v[:, 0]
+
+
+def compare(model, params, inputs, t_ms=60.0, min_spikes=1):
+    ns, nt, nv = run_nest(model, params, inputs, t_ms)
+    ds, dt_, dv = run_ours(model, params, inputs, t_ms)
+    assert ns.size >= min_spikes, "the protocol must make the neuron fire"
+    assert np.allclose(ds, ns, rtol=0, atol=1e-9), (ds, ns)
+    # NEST's voltmeter stops one min-delay short of the end of Simulate; compare what it has
+    assert nt.size >= 0.9 * dt_.size
+    assert np.allclose(dt_[: nt.size], nt, rtol=0, atol=1e-9)
+    dv = dv[: nt.size]
+    scale = max(1.0, np.max(np.abs(nv - params.get("E_L", -70.0))))
+    assert np.max(np.abs(dv - nv)) / scale < 1e-9, np.max(np.abs(dv - nv))
+
+
+DELTA = {"E_L": -70.0, "V_th": -55.0, "V_reset": -70.0, "C_m": 250.0, "tau_m": 10.0, "t_ref": 2.0,
+         "V_m": -70.0}
+EXP = dict(DELTA, tau_syn_ex=2.0, tau_syn_in=0.5)
+
+
+@pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP)])
+def test_dc_input(model, params):
+    compare(model, dict(params, I_e=420.0), [], t_ms=80.0, min_spikes=3)
+
+
+@pytest.mark.parametrize("model,params,w_ex,w_in", [("iaf_psc_delta", DELTA, 6.0, -4.0),
+                                                    ("iaf_psc_exp", EXP, 900.0, -700.0)])
+def test_spike_trains_both_signs(model, params, w_ex, w_in):
+    inputs = [(EXC_TIMES, w_ex, 1.0), (INH_TIMES, w_in, 2.5)]
+    compare(model, dict(params, I_e=200.0), inputs, t_ms=60.0, min_spikes=2)
+
+
+@pytest.mark.parametrize("model,params,w", [("iaf_psc_delta", DELTA, 9.0), ("iaf_psc_exp", EXP, 2000.0)])
+def test_refractoriness_with_input_during_refractory_period(model, params, w):
+    """t_ref = 5 ms; inputs keep arriving while refractory (delta: discarded, exp: integrated)."""
+    times = [round(1.0 + 0.7 * k, 1) for k in range(60)]
+    compare(model, dict(params, t_ref=5.0, I_e=300.0), [(times, w, 1.0)], t_ms=60.0, min_spikes=3)
+
+
+def test_tau_syn_equal_to_tau_m():
+    p = dict(EXP, tau_syn_ex=10.0, tau_syn_in=10.0)
+    compare("iaf_psc_exp", dict(p, I_e=300.0), [(EXC_TIMES, 500.0, 1.0), (INH_TIMES, -300.0, 1.0)],
+            t_ms=60.0, min_spikes=1)
