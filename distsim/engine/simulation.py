@@ -201,8 +201,9 @@ class Simulation:
         order = np.argsort(cols[0], kind="stable")
         ptr = np.zeros(self.n_local + 1, dtype=np.int64)
         np.cumsum(np.bincount(cols[0], minlength=self.n_local), out=ptr[1:])
-        self.pg = (ptr, cols[1][order].copy(), cols[2][order].copy(), cols[3][order].copy(),
-                   cols[4][order].copy(), cols[5][order].copy(), stack_tables(tables))
+        flat, width = stack_tables(tables)
+        self.pg = (ptr, cols[1][order].copy(), cols[2][order].copy() * width,
+                   cols[3][order].copy(), cols[4][order].copy(), cols[5][order].copy(), flat)
 
     # ---------------------------------------------------------------- run
     def run(self, t_ms):

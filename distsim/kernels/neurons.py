@@ -20,12 +20,13 @@ from .poisson import poisson_count
 
 @njit(inline="always", cache=True)
 def _poisson_input(i, s, pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop, tables):
-    """(excitatory, inhibitory) Poisson input of local neuron i in step s."""
+    """(excitatory, inhibitory) Poisson input of local neuron i in step s; pg_tab holds the
+    offset of each entry's CDF table in the flat ``tables``."""
     ex = 0.0
     inh = 0.0
     for j in range(pg_ptr[i], pg_ptr[i + 1]):
         if s >= pg_start[j] and s < pg_stop[j]:
-            k = poisson_count(tables[pg_tab[j]], pg_key[j], s)
+            k = poisson_count(tables, pg_tab[j], pg_key[j], s)
             if k > 0:
                 v = pg_w[j] * k
                 if v >= 0.0:
