@@ -80,6 +80,23 @@ def _set_path(d, dotted, value):
             raise SpecError(f"--set {dotted}", value, "does not name a parameter")
 
 
+def check_output_path(path, overwrite, comm):
+    """Raise SpecError on every rank if ``path`` exists and ``overwrite`` is False, or if its
+    folder does not exist; decided on rank 0 and broadcast, so all ranks agree."""
+    from .spec import SpecError
+
+    problem = None
+    if comm.rank == 0:
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(path) and not overwrite:
+            problem = ("-o", path, "exists; pass --overwrite to replace it")
+        elif not os.path.isdir(folder):
+            problem = ("-o", path, f"folder {folder} does not exist")
+    problem = comm.bcast(problem)
+    if problem:
+        raise SpecError(*problem)
+
+
 def cmd_run(args, comm):
     """Build and simulate; write the output file. Returns the exit code."""
     from .engine import Simulation
@@ -92,10 +109,10 @@ def cmd_run(args, comm):
             raise SpecError(f"--{name.replace('_', '-')}", v, "must be a finite number >= 0 (ms)")
     recorder = None
     if args.output:
+        check_output_path(args.output, args.overwrite, comm)
         from .recording.hdf5 import HDF5Recorder
         recorder = HDF5Recorder(args.output, flush_interval_ms=args.flush_interval,
                                 overwrite=args.overwrite, t_presim_ms=args.t_presim)
-        recorder.check_path(comm)
     sim = Simulation(net, seed=args.seed, comm=comm, recorder=None, progress=not args.quiet)
     if comm.rank == 0 and not args.quiet:
         i = sim.info()
