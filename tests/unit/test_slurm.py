@@ -1,0 +1,70 @@
+"""SLURM templates parse, and their srun lines run here through an srun -> mpirun shim."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEMPLATES = sorted(glob.glob(os.path.join(ROOT, "slurm", "*.sbatch")))
+
+SHIM = """#!/bin/bash
+# srun stand-in: drop srun-only options, run the command with mpirun
+n="${SLURM_NTASKS:-2}"
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) n="$2"; shift 2 ;;
+    --ntasks=*) n="${1#--ntasks=}"; shift ;;
+    --kill-on-bad-exit*|--mpi=*|--cpu-bind=*) shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+exec mpirun -n "$n" "${args[@]}"
+"""
+
+
+@pytest.fixture
+def shim_env(tmp_path):
+    b = tmp_path / "bin"
+    b.mkdir()
+    (b / "srun").write_text(SHIM)
+    (b / "srun").chmod(0o755)
+    env = dict(os.environ, PATH=f"{b}:{os.environ['PATH']}", DISTSIM_DIR=ROOT, SLURM_NTASKS="2")
+    return env
+
+
+def test_templates_exist_and_parse():
+    names = {os.path.basename(t) for t in TEMPLATES}
+    assert {"microcircuit.sbatch", "scaling_sweep.sbatch", "analyze.sbatch"} <= names
+    for t in TEMPLATES:
+        subprocess.run(["bash", "-n", t], check=True)
+        text = open(t).read()
+        assert "#SBATCH" in text and "change these" in text
+
+
+def test_microcircuit_then_analysis_through_shim(tmp_path, shim_env):
+    out = tmp_path / "mc.h5"
+    env = dict(shim_env, N_SCALING="0.01", T_PRESIM="20", T_SIM="50", OUT=str(out))
+    p = subprocess.run(["bash", os.path.join(ROOT, "slurm", "microcircuit.sbatch")], env=env,
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert out.exists()
+    env = dict(shim_env, IN=str(out), T_START="20")
+    p = subprocess.run(["bash", os.path.join(ROOT, "slurm", "analyze.sbatch")], env=env,
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rates = json.load(open(str(out)[:-3] + "_rates.json"))["rates"]
+    assert set(rates) == {"L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"}
+
+
+def test_scaling_sweep_task_through_shim(tmp_path, shim_env):
+    env = dict(shim_env, MODEL="brunel", SETS="order=50", RANK_COUNTS="1 2", T_SIM="20",
+               SLURM_ARRAY_TASK_ID="1", RESULTS=str(tmp_path / "res"))
+    p = subprocess.run(["bash", os.path.join(ROOT, "slurm", "scaling_sweep.sbatch")], env=env,
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    info = json.load(open(tmp_path / "res" / "ranks-2.json"))
+    assert info["n_ranks"] == 2 and info["n_neurons"] == 250
