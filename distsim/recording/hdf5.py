@@ -1,0 +1,426 @@
+"""Write spikes and voltmeter samples of a run to one HDF5 file (SONATA-style layout).
+
+Layout::
+
+    /meta                               attrs: dt_ms, seed, n_ranks, model, spec_json,
+                                        reference_rates_json, versions_json, t_presim_ms,
+                                        t_sim_ms, t_flushed_ms, and at close build_time_s,
+                                        sim_time_s, rtf, n_synapses, peak_rss_bytes
+    /spikes/<pop>                       attrs: sorting="none", size, gid_start, gid_stop
+    /spikes/<pop>/node_ids              uint64, global gids
+    /spikes/<pop>/timestamps            float64, attr units="ms"
+    /report/<pop>                       attrs: variable="V_m", units="mV"
+    /report/<pop>/data                  float64 [time, recorded neuron], columns by gid
+    /report/<pop>/node_ids              uint64, the recorded gids (increasing)
+    /report/<pop>/times                 float64 ms, one per row of data
+
+With parallel h5py and an MPI communicator every rank writes its own spikes and columns into
+the one file (``mpio`` driver); otherwise each flush is gathered to rank 0, which writes
+with the default driver. Either way the file has the same layout and content (spikes are in
+rank order within a flush; sort by (node_id, timestamp) to compare runs).
+
+Crash safety: nothing touches the file between flushes, and every flush ends with
+``H5Fflush``, so a process killed between flushes leaves a valid file holding exactly the
+data up to ``/meta.attrs["t_flushed_ms"]``.
+"""
+import json
+import os
+import warnings
+
+import numpy as np
+
+from ..spec import SpecError
+
+SPIKE_CHUNK = 16384  # elements per chunk of the spike datasets
+REPORT_CHUNK_BYTES = 1 << 18  # about this many bytes per chunk of /report/<pop>/data
+
+
+def _h5py():
+    import h5py
+    return h5py
+
+
+def h5py_has_mpi():
+    """True when h5py was built against parallel HDF5 (the ``mpio`` driver is available)."""
+    return bool(_h5py().get_config().mpi)
+
+
+def versions():
+    """dict package -> version string of distsim and the libraries it runs on (where installed)."""
+    from importlib import metadata
+    out = {}
+    for name in ("distsim", "numpy", "numba", "h5py", "mpi4py", "dask"):
+        try:
+            out[name] = metadata.version(name)
+        except Exception:  # not installed as a distribution
+            pass
+    try:
+        out["hdf5"] = _h5py().version.hdf5_version
+    except Exception:
+        pass
+    return out
+
+
+class HDF5Recorder:
+    """Recorder (see ``distsim.recording``) that buffers on each rank and flushes to HDF5.
+
+    path: output file; flush_interval_ms: simulated time (ms) between flushes;
+    overwrite: replace an existing file (otherwise a SpecError is raised on every rank);
+    t_presim_ms: stored as /meta attribute; parallel: None = use the mpio driver when h5py
+    has MPI and the communicator is MPI with more than one rank, False = always gather to
+    rank 0, True = require the mpio driver; on_flush: called on every rank after each flush
+    as ``on_flush(t_flushed_ms)``.
+    """
+
+    def __init__(self, path, flush_interval_ms=100.0, overwrite=False, t_presim_ms=0.0,
+                 parallel=None, on_flush=None):
+        if not (isinstance(flush_interval_ms, (int, float)) and np.isfinite(flush_interval_ms)
+                and flush_interval_ms > 0):
+            raise SpecError("flush_interval_ms", flush_interval_ms, "must be a finite number > 0")
+        self.path = os.fspath(path)
+        self.flush_interval_ms = float(flush_interval_ms)
+        self.overwrite = bool(overwrite)
+        self.t_presim_ms = float(t_presim_ms)
+        self.parallel = parallel
+        self.on_flush = on_flush
+        self.f = None  # h5py.File (mpio: every rank; gather mode: rank 0 only)
+        self.sim = None
+        self.closed = False
+        self.mode = None  # "mpio" or "gather"
+        self.t_flushed_ms = 0.0
+
+    # ------------------------------------------------------------ setup
+    def _choose_mode(self, comm):
+        can = h5py_has_mpi() and comm.mpi_comm is not None
+        if self.parallel is True:
+            if not can:
+                raise SpecError("parallel", True, "needs h5py built with MPI and an MPI communicator")
+            return "mpio"
+        if self.parallel is None and can and comm.size > 1:
+            return "mpio"
+        if self.parallel is None and comm.size > 1 and comm.rank == 0:
+            warnings.warn(f"HDF5 output {self.path} is gathered to rank 0 because h5py lacks MPI "
+                          "(parallel HDF5); every flush goes through rank 0", RuntimeWarning,
+                          stacklevel=3)
+        return "gather"
+
+    def begin(self, sim):
+        """Open the file and write its structure and /meta on the first call; later calls
+        (further ``sim.run``) only check that it is the same simulation. Returns None."""
+        if self.closed:
+            raise SpecError("output", self.path, "recorder already closed")
+        if self.f is not None or self.sim is not None:
+            if sim is not self.sim:
+                raise SpecError("output", self.path, "recorder already used by another simulation")
+            return
+        comm = sim.comm
+        self.sim, self.comm = sim, comm
+        self.rank, self.size = comm.rank, comm.size
+        self.dt = float(sim.dt)
+        self.flush_steps = max(1, int(round(self.flush_interval_ms / self.dt)))
+        self.next_flush = (sim.step // self.flush_steps + 1) * self.flush_steps
+        self.flushed_step = sim.step
+        self.mode = self._choose_mode(comm)
+        # never overwrite: decide on rank 0, the same answer everywhere, before creating anything
+        exists = comm.bcast(os.path.exists(self.path) if self.rank == 0 else None)
+        if exists and not self.overwrite:
+            self.sim = None  # nothing was created; the recorder may be begun again
+            raise SpecError("output", self.path, "exists; pass --overwrite to replace it")
+
+        net = sim.net
+        ranges = net.gid_ranges()
+        spike_pops = []
+        for dv in sim.spike_recorders:
+            for t in dv.targets:
+                if t not in spike_pops:
+                    spike_pops.append(t)
+        self.spike_pops = sorted(spike_pops, key=lambda p: ranges[p][0])
+        self.ranges = {p: ranges[p] for p in self.spike_pops}
+        self.sizes = {p.name: p.n for p in net.populations}
+        # voltmeter columns: every rank's recorded gids, sorted, and where each rank's go
+        mine = {g.pop.name: (np.asarray(g.rec[0], np.int64) * self.size + self.rank)
+                for g in sim.groups if g.rec is not None}
+        allrec = comm.allgather(mine)
+        self.report_pops = [g.pop.name for g in sim.groups if g.rec is not None]
+        self.report_gids, self.report_cols = {}, {}
+        for p in self.report_pops:
+            parts = [r.get(p, np.empty(0, np.int64)) for r in allrec]
+            allg = np.sort(np.concatenate(parts))
+            self.report_gids[p] = allg
+            self.report_cols[p] = [np.searchsorted(allg, x) for x in parts]  # per rank
+        self._spk = []  # (gids, stamps) int64 arrays of this rank
+        self._smp = {p: [] for p in self.report_pops}  # pop -> list of (stamps, values)
+
+        meta = {"dt_ms": self.dt, "seed": int(sim.seed), "n_ranks": int(self.size),
+                "model": str(net.name),
+                "spec_json": json.dumps(net.to_dict(), default=str, sort_keys=True),
+                "versions_json": json.dumps(versions(), sort_keys=True),
+                "t_presim_ms": self.t_presim_ms, "t_sim_ms": sim.step * self.dt,
+                "t_flushed_ms": sim.step * self.dt, "flush_interval_ms": self.flush_interval_ms}
+        if net.reference_rates:
+            meta["reference_rates_json"] = json.dumps(net.reference_rates, default=str,
+                                                      sort_keys=True)
+        self.t_flushed_ms = sim.step * self.dt
+        self._on_writer(self._create, meta)
+
+    def _open(self):
+        h5py = _h5py()
+        mode = "w" if self.overwrite else "w-"
+        if self.mode == "mpio":
+            return h5py.File(self.path, mode, driver="mpio", comm=self.comm.mpi_comm)
+        return h5py.File(self.path, mode)
+
+    def _on_writer(self, fn, *args):
+        """Run fn(*args) collectively (mpio) or on rank 0 only (gather); an error on rank 0
+        in gather mode is raised on every rank (no rank is left waiting)."""
+        if self.mode == "mpio":
+            return fn(*args)
+        err = None
+        if self.rank == 0:
+            try:
+                fn(*args)
+            except BaseException as e:  # report, then re-raise below
+                err = e
+        msg = self.comm.bcast(None if err is None else f"{type(err).__name__}: {err}")
+        if err is not None:
+            raise err
+        if msg is not None:
+            raise OSError(f"HDF5 output {self.path} failed on rank 0: {msg}")
+
+    def _create(self, meta):
+        self.f = f = self._open()
+        m = f.create_group("meta")
+        for k, v in meta.items():
+            m.attrs[k] = v
+        sp = f.create_group("spikes")
+        for p in self.spike_pops:
+            a, b = self.ranges[p]
+            g = sp.create_group(p)
+            g.attrs["sorting"] = "none"
+            g.attrs["size"] = np.int64(self.sizes[p])
+            g.attrs["gid_start"] = np.int64(a)
+            g.attrs["gid_stop"] = np.int64(b)
+            g.create_dataset("node_ids", shape=(0,), maxshape=(None,), dtype=np.uint64,
+                             chunks=(SPIKE_CHUNK,))
+            ts = g.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.float64,
+                                  chunks=(SPIKE_CHUNK,))
+            ts.attrs["units"] = "ms"
+        rp = f.create_group("report")
+        for p in self.report_pops:
+            gids = self.report_gids[p]
+            n = gids.size
+            g = rp.create_group(p)
+            g.attrs["variable"] = "V_m"
+            g.attrs["units"] = "mV"
+            ccols = max(1, min(n, 4096))
+            crows = max(1, REPORT_CHUNK_BYTES // (8 * ccols))
+            d = g.create_dataset("data", shape=(0, n), maxshape=(None, n if n else None),
+                                 dtype=np.float64, chunks=(crows, ccols))
+            d.attrs["units"] = "mV"
+            g.create_dataset("node_ids", data=gids.astype(np.uint64))
+            t = g.create_dataset("times", shape=(0,), maxshape=(None,), dtype=np.float64,
+                                 chunks=(max(crows, 1024),))
+            t.attrs["units"] = "ms"
+        f.flush()
+
+    # ------------------------------------------------------------ engine calls
+    def spikes(self, gids, stamps):
+        """Buffer this rank's spikes of one slice (gids, integer steps). Returns None."""
+        if gids.size:
+            self._spk.append((np.array(gids, np.int64), np.array(stamps, np.int64)))
+
+    def samples(self, pop, gids, stamps, values):
+        """Buffer voltmeter samples values[t, k] (mV) of gids[k] at stamps[t]. Returns None."""
+        if stamps.size and pop in self._smp:
+            self._smp[pop].append((np.array(stamps, np.int64),
+                                   np.array(values, np.float64).reshape(stamps.size, -1)))
+
+    def after_slice(self, sim, step):
+        """Flush when ``step`` has reached the next multiple of the flush interval (collective:
+        the decision depends on ``step`` only). Returns None."""
+        if self.sim is not None and not self.closed and step >= self.next_flush:
+            self.flush(step)
+
+    # ------------------------------------------------------------ flushing
+    def _local_batch(self):
+        """This rank's buffered data: per spike pop (gids, stamps), per report pop (stamps, vals)."""
+        if self._spk:
+            g = np.concatenate([x[0] for x in self._spk])
+            s = np.concatenate([x[1] for x in self._spk])
+        else:
+            g = s = np.empty(0, np.int64)
+        self._spk = []
+        spk = {}
+        for p in self.spike_pops:
+            a, b = self.ranges[p]
+            m = (g >= a) & (g < b)
+            spk[p] = (g[m], s[m])
+        smp = {}
+        for p in self.report_pops:
+            lst = self._smp[p]
+            ncol = self.report_cols[p][self.rank].size
+            if lst:
+                st = np.concatenate([x[0] for x in lst])
+                v = np.concatenate([x[1] for x in lst], axis=0)
+            else:
+                st, v = np.empty(0, np.int64), np.empty((0, ncol))
+            self._smp[p] = []
+            smp[p] = (st, v)
+        return spk, smp
+
+    def flush(self, step=None):
+        """Write everything buffered on all ranks (collective), set /meta t_flushed_ms and
+        t_sim_ms to ``step * dt`` (ms) and H5Fflush. Returns the flushed time in ms."""
+        if step is None:
+            step = self.sim.step
+        spk, smp = self._local_batch()
+        t_ms = step * self.dt
+        if self.mode == "mpio":
+            self._flush_mpio(spk, smp, t_ms)
+        else:
+            parts = self.comm.gather((spk, smp))
+            self._on_writer(self._flush_gathered, parts, t_ms)
+        self.flushed_step = step
+        self.next_flush = (step // self.flush_steps + 1) * self.flush_steps
+        self.t_flushed_ms = t_ms
+        if self.on_flush is not None:
+            self.on_flush(t_ms)
+        return t_ms
+
+    def _flush_mpio(self, spk, smp, t_ms):
+        f = self.f
+        counts = np.array([spk[p][0].size for p in self.spike_pops]
+                          + [smp[p][0].size for p in self.report_pops], np.int64)
+        allc = np.array(self.comm.allgather(counts)).reshape(self.size, -1)
+        offs = allc[:self.rank].sum(axis=0)
+        tot = allc.sum(axis=0)
+        for i, p in enumerate(self.spike_pops):
+            if tot[i] == 0:
+                continue
+            g = f["spikes"][p]
+            ids, ts = g["node_ids"], g["timestamps"]
+            old = ids.shape[0]
+            ids.resize((old + int(tot[i]),))
+            ts.resize((old + int(tot[i]),))
+            gids, st = spk[p]
+            if gids.size:
+                a = old + int(offs[i])
+                ids[a:a + gids.size] = gids.astype(np.uint64)
+                ts[a:a + gids.size] = st * self.dt
+        k0 = len(self.spike_pops)
+        for j, p in enumerate(self.report_pops):
+            rows = allc[:, k0 + j]
+            n_rows = int(rows.max())
+            if n_rows == 0:
+                continue
+            if int(rows.min()) != n_rows:
+                raise RuntimeError(f"voltmeter rows of {p} differ between ranks: {rows.tolist()}")
+            g = f["report"][p]
+            d, t = g["data"], g["times"]
+            old = d.shape[0]
+            d.resize((old + n_rows, d.shape[1]))
+            t.resize((old + n_rows,))
+            st, v = smp[p]
+            if self.rank == 0:
+                t[old:old + n_rows] = st * self.dt
+            cols = self.report_cols[p][self.rank]
+            if cols.size:
+                d[(slice(old, old + n_rows),) + (_col_selection(cols),)] = v
+        m = f["meta"]
+        m.attrs["t_flushed_ms"] = t_ms
+        m.attrs["t_sim_ms"] = t_ms
+        f.flush()
+
+    def _flush_gathered(self, parts, t_ms):
+        f = self.f
+        for p in self.spike_pops:
+            gids = np.concatenate([q[0][p][0] for q in parts])
+            st = np.concatenate([q[0][p][1] for q in parts])
+            if gids.size == 0:
+                continue
+            g = f["spikes"][p]
+            ids, ts = g["node_ids"], g["timestamps"]
+            old = ids.shape[0]
+            ids.resize((old + gids.size,))
+            ts.resize((old + gids.size,))
+            ids[old:] = gids.astype(np.uint64)
+            ts[old:] = st * self.dt
+        for p in self.report_pops:
+            rows = [q[1][p][0].size for q in parts]
+            n_rows = max(rows)
+            if n_rows == 0:
+                continue
+            if min(rows) != n_rows:
+                raise RuntimeError(f"voltmeter rows of {p} differ between ranks: {rows}")
+            full = np.empty((n_rows, self.report_gids[p].size))
+            for r, q in enumerate(parts):
+                full[:, self.report_cols[p][r]] = q[1][p][1]
+            g = f["report"][p]
+            d, t = g["data"], g["times"]
+            old = d.shape[0]
+            d.resize((old + n_rows, d.shape[1]))
+            t.resize((old + n_rows,))
+            d[old:] = full
+            t[old:] = parts[0][1][p][0] * self.dt
+        m = f["meta"]
+        m.attrs["t_flushed_ms"] = t_ms
+        m.attrs["t_sim_ms"] = t_ms
+        f.flush()
+
+    # ------------------------------------------------------------ close
+    def close(self, sim=None):
+        """Final flush, write run facts from ``sim.info()`` to /meta, close the file
+        (collective). Returns None; a second call does nothing."""
+        if self.closed:
+            return
+        if self.sim is None:  # never begun: nothing was created
+            self.closed = True
+            return
+        sim = sim if sim is not None else self.sim
+        if sim.step != self.flushed_step:  # same decision on every rank
+            self.flush(sim.step)
+        info = sim.info()  # collective on every rank
+        final = {k: info[k] for k in ("build_time_s", "sim_time_s", "rtf", "n_synapses",
+                                      "peak_rss_bytes", "t_sim_ms")}
+        final["t_flushed_ms"] = self.t_flushed_ms
+
+        def write_final(final):
+            m = self.f["meta"]
+            for k, v in final.items():
+                m.attrs[k] = v
+            self.f.close()
+            self.f = None
+
+        self._on_writer(write_final, final)
+        self.closed = True
+
+
+def _col_selection(cols):
+    """A slice for an arithmetic progression of increasing column indices, else the list."""
+    if cols.size == 1:
+        return slice(int(cols[0]), int(cols[0]) + 1)
+    step = int(cols[1] - cols[0])
+    if step > 0 and np.all(np.diff(cols) == step):
+        return slice(int(cols[0]), int(cols[-1]) + 1, step)
+    return [int(c) for c in cols]
+
+
+def read_spikes(path):
+    """dict population -> (node_ids uint64, timestamps float64 ms) of an output file, in file
+    order (serial, plain h5py)."""
+    h5py = _h5py()
+    out = {}
+    with h5py.File(path, "r") as f:
+        for p, g in f["spikes"].items():
+            out[p] = (g["node_ids"][()], g["timestamps"][()])
+    return out
+
+
+def read_report(path):
+    """dict population -> (node_ids uint64, times float64 ms, data float64 [time, node] mV)."""
+    h5py = _h5py()
+    out = {}
+    with h5py.File(path, "r") as f:
+        for p, g in f.get("report", {}).items():
+            out[p] = (g["node_ids"][()], g["times"][()], g["data"][()])
+    return out
