@@ -1,7 +1,8 @@
 """Command line: ``distsim run | analyze | meanfield | warm``.
 
     mpirun -n R distsim run MODEL_OR_FILE --seed S --t-sim MS [--t-presim MS]
-                            [--set KEY=VALUE ...] -o OUT.h5 [--overwrite]
+                            [--set KEY=VALUE ...] -o OUT.h5 [--overwrite] [--checkpoint-every MS]
+    mpirun -n R distsim run --resume OUT.h5 --t-sim MS
     distsim analyze OUT.h5 [--t-start MS] [--json]
     distsim meanfield MODEL_OR_FILE [--set KEY=VALUE ...] [--json]
 
@@ -98,35 +99,92 @@ def check_output_path(path, overwrite, comm):
 
 
 def cmd_run(args, comm):
-    """Build and simulate; write the output file. Returns the exit code."""
-    from .engine import Simulation
-    from .spec import SpecError
+    """Build and simulate (or resume); write the output file. Returns the exit code."""
+    import signal
 
-    net = load_model(args.model, _parse_sets(args.set))
+    from .engine import Simulation
+    from .engine import checkpoint as ckpt
+    from .spec import SpecError, network_from_dict, validate
+
     for name in ("t_sim", "t_presim"):
         v = getattr(args, name)
         if not (v >= 0 and v == v and v != float("inf")):
             raise SpecError(f"--{name.replace('_', '-')}", v, "must be a finite number >= 0 (ms)")
-    recorder = None
-    if args.output:
-        check_output_path(args.output, args.overwrite, comm)
-        from .recording.hdf5 import HDF5Recorder
-        recorder = HDF5Recorder(args.output, flush_interval_ms=args.flush_interval,
-                                overwrite=args.overwrite, t_presim_ms=args.t_presim)
-    sim = Simulation(net, seed=args.seed, comm=comm, recorder=None, progress=not args.quiet)
-    if comm.rank == 0 and not args.quiet:
-        i = sim.info()
-        print(f"[distsim] {net.name}: {i['n_neurons']} neurons, {i['n_synapses']} synapses on "
-              f"{comm.size} rank(s), built in {i['build_time_s']:.2f} s", file=sys.stderr, flush=True)
+    if args.checkpoint_every is not None and not (args.checkpoint_every > 0 and args.checkpoint_every != float("inf")):
+        raise SpecError("--checkpoint-every", args.checkpoint_every, "must be a finite number > 0 (ms)")
+    positions = None
+    if args.resume:
+        output = args.resume
+        cpath = ckpt.checkpoint_path(output)
+        step0, seed, spec = ckpt.read_header(cpath)
+        attrs = ckpt.read_recorder_attrs(cpath)
+        net = validate(network_from_dict(spec))
+        t_presim = float(attrs.get("t_presim_ms", 0.0))
+        positions = {k: v for k, v in attrs.items() if k.startswith(("spikes/", "report/"))} \
+            if attrs.get("recording", 0) else None
     else:
-        sim.info()
-    if args.t_presim > 0:
-        sim.run(args.t_presim)
-    sim.recorder = recorder
-    sim.run(args.t_sim)
+        if not args.model:
+            raise SpecError("model", None, "give a built-in model or parameter file, or --resume OUT.h5")
+        net = load_model(args.model, _parse_sets(args.set))
+        output, seed, t_presim = args.output, args.seed, args.t_presim
+        if output:
+            check_output_path(output, args.overwrite, comm)
+        elif args.checkpoint_every:
+            raise SpecError("--checkpoint-every", args.checkpoint_every, "needs an output file (-o)")
+    sim = Simulation(net, seed=seed, comm=comm, recorder=None, progress=not args.quiet)
+    info = sim.info()
+    if comm.rank == 0 and not args.quiet:
+        print(f"[distsim] {net.name}: {info['n_neurons']} neurons, {info['n_synapses']} synapses on "
+              f"{comm.size} rank(s), built in {info['build_time_s']:.2f} s", file=sys.stderr, flush=True)
+    if args.resume:
+        ckpt.restore(sim, cpath)
+    dt = sim.dt
+    presim_end = int(round(t_presim / dt))
+    end = presim_end + int(round(args.t_sim / dt))
+    if sim.step > end:
+        raise SpecError("--t-sim", args.t_sim, f"the run is already at {sim.step * dt - t_presim} ms")
+    recorder = None
+    if output:
+        from .recording.hdf5 import HDF5Recorder
+        recorder = HDF5Recorder(output, flush_interval_ms=args.flush_interval,
+                                overwrite=args.overwrite, t_presim_ms=t_presim,
+                                resume=positions if args.resume else None)
+
+    def on_checkpoint(s):
+        attrs = {"t_presim_ms": t_presim, "recording": 0}
+        if s.recorder is not None:
+            s.recorder.flush(s.step)
+            attrs.update(s.recorder.positions())
+            attrs["recording"] = 1
+        ckpt.save(s, ckpt.checkpoint_path(output), attrs)
+        if comm.rank == 0 and not args.quiet:
+            print(f"[distsim] checkpoint at t = {s.step * dt:.1f} ms -> {ckpt.checkpoint_path(output)}",
+                  file=sys.stderr, flush=True)
+
+    hook = on_checkpoint if output else None
+    old = signal.signal(signal.SIGTERM, lambda *a: sim.request_stop())
+    try:
+        if sim.step < presim_end:
+            sim.run_until(presim_end, args.checkpoint_every, hook)
+        if not sim.stopped:
+            sim.recorder = recorder
+            sim.run_until(end, args.checkpoint_every, hook)
+    finally:
+        signal.signal(signal.SIGTERM, old)
     info = sim.info()
     if recorder is not None:
-        recorder.close(sim)
+        if recorder.sim is None:  # nothing recorded yet (stopped during warm-up)
+            recorder.closed = True
+        else:
+            recorder.close(sim)
+    if sim.stopped:
+        if comm.rank == 0:
+            t_rec = max(0.0, sim.step * dt - t_presim)
+            print(f"distsim: stopped by SIGTERM at t = {sim.step * dt:.1f} ms ({t_rec:.1f} ms recorded); "
+                  f"checkpoint and output are complete up to there. Resume with:\n"
+                  f"  mpirun -n N python -m mpi4py -m distsim run --resume {output} --t-sim {args.t_sim:g}",
+                  file=sys.stderr, flush=True)
+        return 143
     if comm.rank == 0:
         print(json.dumps({k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "build_time_s",
                                                "sim_time_s", "rtf", "peak_rss_bytes")}))
@@ -177,7 +235,7 @@ def build_parser():
     p = argparse.ArgumentParser(prog="distsim", description="Distributed spiking network simulator")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="build and simulate a model")
-    r.add_argument("model", help="built-in model (brunel, microcircuit) or parameter file (.toml)")
+    r.add_argument("model", nargs="?", help="built-in model (brunel, microcircuit) or parameter file (.toml)")
     r.add_argument("--seed", type=int, default=12345)
     r.add_argument("--t-sim", type=float, required=True, help="recorded simulation time (ms)")
     r.add_argument("--t-presim", type=float, default=0.0, help="warm-up before recording (ms)")
@@ -186,6 +244,10 @@ def build_parser():
     r.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     r.add_argument("--flush-interval", type=float, default=100.0, help="output flush interval (ms)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    r.add_argument("--checkpoint-every", type=float, metavar="MS",
+                   help="write the full state beside the output (OUT.h5.ckpt) every MS of simulated time")
+    r.add_argument("--resume", metavar="OUT.h5",
+                   help="continue the run recorded in OUT.h5 (from OUT.h5.ckpt) up to --t-sim")
     sub.add_parser("warm", help="compile the numba kernels into the cache")
     for name, h in (("analyze", "dask post-analysis of an output file"),
                     ("meanfield", "mean-field rate prediction")):

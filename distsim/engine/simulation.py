@@ -17,6 +17,7 @@ from ..spec import SpecError, validate
 from ..spec.values import Value
 
 REC_WIDTH = 3  # int64 fields per spike record: gid, stamp (steps), multiplicity
+STOP_FLAG = np.int64(1) << np.int64(62)  # set in a rank's Alltoall count: "stop after this slice"
 
 
 class Group:
@@ -63,6 +64,8 @@ class Simulation:
         self.progress = progress
         self.step = 0  # next step to simulate
         self.n_events = 0
+        self.stop_requested = False  # set on this rank (e.g. by SIGTERM)
+        self.stopped = False  # every rank agreed to stop at the end of the current slice
         t_start = time.perf_counter()
         self._build()
         self.comm.barrier()
@@ -206,12 +209,29 @@ class Simulation:
                    cols[3][order].copy(), cols[4][order].copy(), cols[5][order].copy(), flat)
 
     # ---------------------------------------------------------------- run
-    def run(self, t_ms):
-        """Simulate ``t_ms`` more milliseconds (a multiple of dt). Returns self."""
+    def request_stop(self):
+        """Ask for a stop at the end of the current slice (safe from a signal handler); the
+        request reaches every rank with the next spike exchange, so all stop at one step."""
+        self.stop_requested = True
+
+    def run(self, t_ms, checkpoint_every_ms=None, on_checkpoint=None):
+        """Simulate ``t_ms`` more milliseconds (a multiple of dt). Returns self.
+
+        ``on_checkpoint(sim)`` is called on every rank after the slice that crosses each
+        multiple of ``checkpoint_every_ms`` of simulated time, and when a stop was requested;
+        after a requested stop ``run`` returns early with ``self.stopped`` True.
+        """
         n_steps = int(round(t_ms / self.dt))
         if n_steps < 0 or abs(n_steps * self.dt - t_ms) > 1e-9 * max(1.0, t_ms):
             raise SpecError("t_sim_ms", t_ms, f"must be a non-negative multiple of dt_ms = {self.dt}")
-        end = self.step + n_steps
+        return self.run_until(self.step + n_steps, checkpoint_every_ms, on_checkpoint)
+
+    def run_until(self, end, checkpoint_every_ms=None, on_checkpoint=None):
+        """Simulate up to step ``end`` (absolute); see :meth:`run`. Returns self."""
+        n_steps = end - self.step
+        every = None
+        if checkpoint_every_ms:
+            every = max(1, int(round(checkpoint_every_ms / self.dt)))
         wall0 = time.perf_counter()
         last_print = wall0
         if self.recorder is not None:
@@ -219,9 +239,14 @@ class Simulation:
         while self.step < end:
             M = min(self.min_delay, end - self.step)
             self._slice(self.step, M)
+            prev = self.step
             self.step += M
             if self.recorder is not None:
                 self.recorder.after_slice(self, self.step)
+            if on_checkpoint is not None and (self.stopped or (every and self.step // every > prev // every)):
+                on_checkpoint(self)
+            if self.stopped:
+                break
             if self.progress and self.rank == 0:
                 now = time.perf_counter()
                 if now - last_print > 2.0 or self.step == end:
@@ -296,7 +321,11 @@ class Simulation:
         size = self.size
         send_counts = np.full(size, n * REC_WIDTH, dtype=np.int64)
         sendbuf = np.tile(rec, size) if size > 1 else rec
-        recv_counts = self.comm.alltoall_counts(send_counts)
+        flagged = send_counts | STOP_FLAG if self.stop_requested else send_counts
+        recv_counts = self.comm.alltoall_counts(flagged)
+        if np.any(recv_counts & STOP_FLAG):
+            self.stopped = True
+            recv_counts = recv_counts & ~STOP_FLAG
         total = int(recv_counts.sum())
         if total > self.recvbuf.size:
             self.recvbuf = np.empty(max(total, 2 * self.recvbuf.size), dtype=np.int64)

@@ -73,7 +73,7 @@ class HDF5Recorder:
     """
 
     def __init__(self, path, flush_interval_ms=100.0, overwrite=False, t_presim_ms=0.0,
-                 parallel=None, on_flush=None):
+                 parallel=None, on_flush=None, resume=None):
         if not (isinstance(flush_interval_ms, (int, float)) and np.isfinite(flush_interval_ms)
                 and flush_interval_ms > 0):
             raise SpecError("flush_interval_ms", flush_interval_ms, "must be a finite number > 0")
@@ -88,6 +88,7 @@ class HDF5Recorder:
         self.closed = False
         self.mode = None  # "mpio" or "gather"
         self.t_flushed_ms = 0.0
+        self.resume = resume  # positions() of a checkpoint: continue the existing file there
 
     # ------------------------------------------------------------ setup
     def _choose_mode(self, comm):
@@ -123,7 +124,10 @@ class HDF5Recorder:
         self.mode = self._choose_mode(comm)
         # never overwrite: decide on rank 0, the same answer everywhere, before creating anything
         exists = comm.bcast(os.path.exists(self.path) if self.rank == 0 else None)
-        if exists and not self.overwrite:
+        if self.resume is not None and not exists:
+            self.sim = None
+            raise SpecError("--resume", self.path, "output file to continue does not exist")
+        if exists and not self.overwrite and self.resume is None:
             self.sim = None  # nothing was created; the recorder may be begun again
             raise SpecError("output", self.path, "exists; pass --overwrite to replace it")
 
@@ -161,7 +165,46 @@ class HDF5Recorder:
             meta["reference_rates_json"] = json.dumps(net.reference_rates, default=str,
                                                       sort_keys=True)
         self.t_flushed_ms = sim.step * self.dt
-        self._on_writer(self._create, meta)
+        if self.resume is not None:
+            self._on_writer(self._reopen, self.resume, sim.step)
+        else:
+            self._on_writer(self._create, meta)
+
+    def _reopen(self, pos, step):
+        """Open the existing file and cut every dataset back to the checkpoint's positions
+        (data written after the checkpoint is discarded: the run repeats it exactly)."""
+        h5py = _h5py()
+        if self.mode == "mpio":
+            self.f = h5py.File(self.path, "r+", driver="mpio", comm=self.comm.mpi_comm)
+        else:
+            self.f = h5py.File(self.path, "r+")
+        f = self.f
+        for p in self.spike_pops:
+            n = int(pos.get(f"spikes/{p}", 0))
+            for name in ("node_ids", "timestamps"):
+                f["spikes"][p][name].resize((n,))
+        for p in self.report_pops:
+            n = int(pos.get(f"report/{p}", 0))
+            g = f["report"][p]
+            g["data"].resize((n, g["data"].shape[1]))
+            g["times"].resize((n,))
+        m = f["meta"]
+        m.attrs["t_flushed_ms"] = step * self.dt
+        m.attrs["t_sim_ms"] = step * self.dt
+        m.attrs["n_ranks"] = int(self.size)
+        f.flush()
+
+    def positions(self):
+        """dict of dataset lengths after the last flush ("spikes/<pop>", "report/<pop>") and
+        ``t_flushed_ms``; the same on every rank (collective in gather mode)."""
+        pos = None
+        if self.f is not None:
+            pos = {f"spikes/{p}": int(self.f["spikes"][p]["node_ids"].shape[0]) for p in self.spike_pops}
+            pos.update({f"report/{p}": int(self.f["report"][p]["times"].shape[0]) for p in self.report_pops})
+            pos["t_flushed_ms"] = self.t_flushed_ms
+        if self.mode != "mpio":
+            pos = self.comm.bcast(pos)
+        return pos
 
     def _open(self):
         h5py = _h5py()
