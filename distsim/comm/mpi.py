@@ -55,11 +55,18 @@ class MPIComm:
         self.mpi_comm.Alltoall(send, recv)
         return recv
 
-    def alltoallv(self, sendbuf, send_counts, recvbuf, recv_counts):
-        """Exchange variable-size int64 blocks into the preallocated recvbuf."""
-        sdispl = np.zeros(self.size, dtype=np.int64)
+    def alltoallv(self, sendbuf, send_counts, recvbuf, recv_counts, send_displs=None):
+        """Exchange variable-size int64 blocks into the preallocated recvbuf (rank order).
+
+        ``send_displs`` (int64[size]) defaults to consecutive blocks; all zeros sends the same
+        block to every rank without copying it ``size`` times.
+        """
+        if send_displs is None:
+            sdispl = np.zeros(self.size, dtype=np.int64)
+            np.cumsum(send_counts[:-1], out=sdispl[1:])
+        else:
+            sdispl = send_displs
         rdispl = np.zeros(self.size, dtype=np.int64)
-        np.cumsum(send_counts[:-1], out=sdispl[1:])
         np.cumsum(recv_counts[:-1], out=rdispl[1:])
         self.mpi_comm.Alltoallv([sendbuf, (send_counts, sdispl), MPI.INT64_T],
                                 [recvbuf, (recv_counts, rdispl), MPI.INT64_T])

@@ -46,10 +46,11 @@ class SerialComm:
         """Exchange one int64 per destination; returns int64[size] received counts."""
         return np.array(send_counts, dtype=np.int64).copy()
 
-    def alltoallv(self, sendbuf, send_counts, recvbuf, recv_counts):
+    def alltoallv(self, sendbuf, send_counts, recvbuf, recv_counts, send_displs=None):
         """Exchange variable-size int64 blocks; fills recvbuf (rank-ordered blocks)."""
         n = int(send_counts[0])
-        recvbuf[:n] = sendbuf[:n]
+        a = 0 if send_displs is None else int(send_displs[0])
+        recvbuf[:n] = sendbuf[a:a + n]
 
     def abort(self, code=1):
         """Terminate the job."""

@@ -41,7 +41,7 @@ def save(sim, path, recorder_attrs=None):
 
     comm = sim.comm
     local = {
-        "state": {g.pop.name: {k: v for k, v in g.state.items()} for g in sim.groups},
+        "state": {pop.name: g.pop_state(k) for g in sim.groups for k, pop in enumerate(g.pops)},
         "ring": (sim.ring_ex[:, : sim.n_local], sim.ring_in[:, : sim.n_local], sim.ring_cur[:, : sim.n_local]),
     }
     parts = comm.gather(local, root=0)
@@ -57,14 +57,15 @@ def save(sim, path, recorder_attrs=None):
             f.attrs["spec_json"] = _spec_json(sim.net)
             f.attrs["ring_slots"] = sim.R
             for g in sim.groups:
-                a, b = sim.gid_ranges[g.pop.name]
-                grp = f.create_group(f"state/{g.pop.name}")
-                for var in g.state:
-                    full = np.empty(b - a, dtype=g.state[var].dtype)
-                    for r in range(size):
-                        offs = local_gids(a, b, r, size) - a
-                        full[offs] = parts[r]["state"][g.pop.name][var]
-                    grp.create_dataset(var, data=full)
+                for pop in g.pops:
+                    a, b = sim.gid_ranges[pop.name]
+                    grp = f.create_group(f"state/{pop.name}")
+                    for var in g.state:
+                        full = np.empty(b - a, dtype=g.state[var].dtype)
+                        for r in range(size):
+                            offs = local_gids(a, b, r, size) - a
+                            full[offs] = parts[r]["state"][pop.name][var]
+                        grp.create_dataset(var, data=full)
             for k, name in enumerate(("ex", "in", "cur")):
                 full = np.empty((sim.R, sim.n_neurons))
                 for r in range(size):
@@ -114,11 +115,11 @@ def restore(sim, path):
             raise SpecError("--resume", path, "ring buffer size differs (different delays)")
         r, size = sim.rank, sim.size
         for g in sim.groups:
-            a, b = sim.gid_ranges[g.pop.name]
-            offs = local_gids(a, b, r, size) - a
-            for var in g.state:
-                full = f[f"state/{g.pop.name}/{var}"][...]
-                g.state[var][...] = full[offs]
+            for k, pop in enumerate(g.pops):
+                a, b = sim.gid_ranges[pop.name]
+                offs = local_gids(a, b, r, size) - a
+                for var, view in g.pop_state(k).items():
+                    view[...] = f[f"state/{pop.name}/{var}"][...][offs]
         for name, ring in (("ex", sim.ring_ex), ("in", sim.ring_in), ("cur", sim.ring_cur)):
             ring[:, : sim.n_local] = f[f"ring/{name}"][:, r::size]
         sim.step = int(f.attrs["step"])

@@ -21,17 +21,25 @@ STOP_FLAG = np.int64(1) << np.int64(62)  # set in a rank's Alltoall count: "stop
 
 
 class Group:
-    """The local neurons of one population: a contiguous local-index range [lo, hi)."""
+    """Consecutive populations of one model (and one voltmeter) on this rank: one kernel call
+    per slice for all of them. Local indices [lo, hi); parameter and state arrays span the
+    whole block, population ``k`` occupying ``[pop_lo[k] - lo, pop_hi[k] - lo)``."""
 
-    def __init__(self, pop, model, lo, hi, gids):
-        self.pop = pop
+    def __init__(self, pops, model, bounds):
+        self.pops = pops
         self.model = model
-        self.lo, self.hi = lo, hi
-        self.gids = gids
+        self.bounds = bounds  # per population: (lo, hi, gids)
+        self.lo = bounds[0][0]
+        self.hi = bounds[-1][1]
         self.p = {}
         self.cal = {}
         self.state = {}
-        self.rec = None  # (rec_idx, interval_steps, device index) of a voltmeter
+        self.rec = None  # (rec_idx local indices, interval steps, device index) of a voltmeter
+
+    def pop_state(self, k):
+        """dict variable -> view of population k's part of the state arrays."""
+        a, b = self.bounds[k][0] - self.lo, self.bounds[k][1] - self.lo
+        return {var: arr[a:b] for var, arr in self.state.items()}
 
 
 def _ident(*parts):
@@ -78,11 +86,26 @@ class Simulation:
         self.n_neurons = net.n_neurons
         self.n_local = n_local(self.n_neurons, rank, size)
         self.gid_ranges = net.gid_ranges()
+        vm_of = {}
+        for di, dv in enumerate(net.devices):
+            if dv.type in ("voltmeter", "multimeter"):
+                for t in dv.targets:
+                    if t in vm_of:
+                        raise SpecError(f"devices[{di}].targets", t, "at most one voltmeter per population")
+                    vm_of[t] = di
         self.groups = []
+        blocks = []
         for pop in net.populations:
             a, b = self.gid_ranges[pop.name]
             lo, hi = local_range(a, b, rank, size)
-            g = Group(pop, MODELS[pop.model], lo, hi, local_gids(a, b, rank, size))
+            bnd = (lo, hi, local_gids(a, b, rank, size))
+            if blocks and blocks[-1][0][-1].model == pop.model and vm_of.get(blocks[-1][0][-1].name) == vm_of.get(pop.name):
+                blocks[-1][0].append(pop)
+                blocks[-1][1].append(bnd)
+            else:
+                blocks.append(([pop], [bnd]))
+        for pops, bnds in blocks:
+            g = Group(pops, MODELS[pops[0].model], bnds)
             self._init_group(g)
             self.groups.append(g)
         self.syn = build_synapses(net, self.seed, rank, size)
@@ -103,43 +126,60 @@ class Simulation:
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
         self.out_stamp = np.empty_like(self.out_idx)
         self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
+        self._zero_displs = np.zeros(size, dtype=np.int64)
         self.n_synapses = self.comm.allreduce_sum(self.syn.n)
 
     def _init_group(self, g):
-        n = g.hi - g.lo
         model = g.model
         for key, par in model.params.items():
-            g.p[key] = self._param_array(g, key, g.pop.params.get(key, Value(0, par.default)), n)
-        # NEST: V_m starts at E_L unless given
-        v0 = g.pop.params.get("V_m")
-        V0 = self._param_array(g, "V_m", v0, n) if v0 is not None else g.p["E_L"].copy()
+            g.p[key] = np.concatenate([self._param_array(pop, b[2], key, pop.params.get(key, Value(0, par.default)))
+                                       for pop, b in zip(g.pops, g.bounds)])
+        V0 = []
+        for pop, b in zip(g.pops, g.bounds):
+            v0 = pop.params.get("V_m")  # NEST: V_m starts at E_L unless given
+            V0.append(self._param_array(pop, b[2], "V_m", v0) if v0 is not None
+                      else self._param_array(pop, b[2], "E_L", pop.params.get("E_L", Value(0, model.params["E_L"].default))))
         g.cal = model.calibrate(g.p, self.dt)
-        g.state = model.init_state(n, V0)
+        g.state = model.init_state(g.hi - g.lo, np.concatenate(V0))
 
-    def _param_array(self, g, key, value, n):
+    def _param_array(self, pop, gids, key, value):
+        """float64 array of one parameter over a population's local neurons ``gids``."""
         if value.is_constant:
-            return np.full(n, value.a, dtype=np.float64)
-        out = np.empty(n, dtype=np.float64)
+            return np.full(gids.size, value.a, dtype=np.float64)
+        out = np.empty(gids.size, dtype=np.float64)
         kind, a, b, lo, hi = value.as_array_spec()
-        draw_per_gid(int(kind), a, b, lo, hi, self.seed, TAG_INIT, _ident(g.pop.name, key),
-                     g.gids, out)
+        draw_per_gid(int(kind), a, b, lo, hi, self.seed, TAG_INIT, _ident(pop.name, key), gids, out)
         return out
 
     def _targets(self, dv):
-        """Local (group, local indices) targeted by a device."""
+        """Local (group, local indices) targeted by a device, one entry per population."""
         out = []
         for g in self.groups:
-            if g.pop.name not in dv.targets:
+            for pop, (lo, hi, gids) in zip(g.pops, g.bounds):
+                if pop.name not in dv.targets:
+                    continue
+                a, _ = self.gid_ranges[pop.name]
+                offs = gids - a
+                if dv.neuron_ids is not None:
+                    mask = np.isin(offs, np.asarray(dv.neuron_ids, dtype=np.int64))
+                elif dv.n_per_population is not None:
+                    mask = offs < dv.n_per_population
+                else:
+                    mask = np.ones(offs.size, dtype=bool)
+                out.append((g, gids[mask] // self.size))
+        return out
+
+    def voltmeter_columns(self):
+        """dict population -> int64 gids of its neurons recorded by a voltmeter on this rank
+        (every population with a voltmeter, in population order, possibly empty)."""
+        out = {}
+        for g in self.groups:
+            if g.rec is None:
                 continue
-            a, _ = self.gid_ranges[g.pop.name]
-            offs = g.gids - a
-            if dv.neuron_ids is not None:
-                mask = np.isin(offs, np.asarray(dv.neuron_ids, dtype=np.int64))
-            elif dv.n_per_population is not None:
-                mask = offs < dv.n_per_population
-            else:
-                mask = np.ones(offs.size, dtype=bool)
-            out.append((g, g.gids[mask] // self.size))
+            idx = g.rec[0]
+            for pop, (lo, hi, _) in zip(g.pops, g.bounds):
+                m = (idx >= lo) & (idx < hi)
+                out[pop.name] = idx[m] * self.size + self.rank
         return out
 
     def _build_devices(self):
@@ -187,13 +227,16 @@ class Simulation:
             elif dv.type == "spike_recorder":
                 self.spike_rec_mask[idx] = True
                 self.spike_recorders.append(dv)
-            else:  # voltmeter / multimeter
+            else:  # voltmeter / multimeter: one per group (blocks are split by voltmeter)
                 interval = steps(p["interval_ms"])
+                per_group = {}
                 for g, gi in tg:
-                    if g.rec is not None:
-                        raise SpecError(f"devices[{di}].targets", g.pop.name,
-                                        "at most one voltmeter per population")
-                    g.rec = (np.ascontiguousarray(gi), interval, di)
+                    per_group.setdefault(id(g), (g, []))[1].append(gi)
+                for g, parts in per_group.values():
+                    g.rec = (np.ascontiguousarray(np.concatenate(parts)), interval, di)
+                for g in self.groups:  # blocks with this voltmeter but no recorded neuron here
+                    if g.rec is None and any(pop.name in dv.targets for pop in g.pops):
+                        g.rec = (np.empty(0, np.int64), interval, di)
                 self.voltmeters.append(dv)
         # Poisson entries as CSR over local neurons, device order kept within a neuron
         if pg_rows:
@@ -310,7 +353,10 @@ class Simulation:
             m = self.spike_rec_mask[local_idx]
             self.recorder.spikes(gids[m], stamps[m])
             for g, rec_idx, st, buf in samples:
-                self.recorder.samples(g.pop.name, rec_idx * self.size + self.rank, st, buf)
+                for pop, (lo, hi, _) in zip(g.pops, g.bounds):
+                    cols = (rec_idx >= lo) & (rec_idx < hi)
+                    self.recorder.samples(pop.name, rec_idx[cols] * self.size + self.rank, st,
+                                          buf[:, cols])
 
     def _exchange_and_deliver(self, gids, stamps):
         n = gids.size
@@ -320,7 +366,6 @@ class Simulation:
         rec[2::3] = 1
         size = self.size
         send_counts = np.full(size, n * REC_WIDTH, dtype=np.int64)
-        sendbuf = np.tile(rec, size) if size > 1 else rec
         flagged = send_counts | STOP_FLAG if self.stop_requested else send_counts
         recv_counts = self.comm.alltoall_counts(flagged)
         if np.any(recv_counts & STOP_FLAG):
@@ -329,7 +374,8 @@ class Simulation:
         total = int(recv_counts.sum())
         if total > self.recvbuf.size:
             self.recvbuf = np.empty(max(total, 2 * self.recvbuf.size), dtype=np.int64)
-        self.comm.alltoallv(sendbuf, send_counts, self.recvbuf, recv_counts)
+        # every rank gets the same records: one send block, displacement 0 for all
+        self.comm.alltoallv(rec, send_counts, self.recvbuf, recv_counts, self._zero_displs)
         r = self.recvbuf[:total]
         g, st, mult = r[0::3], r[1::3], r[2::3]
         if g.size:

@@ -142,10 +142,9 @@ class HDF5Recorder:
         self.ranges = {p: ranges[p] for p in self.spike_pops}
         self.sizes = {p.name: p.n for p in net.populations}
         # voltmeter columns: every rank's recorded gids, sorted, and where each rank's go
-        mine = {g.pop.name: (np.asarray(g.rec[0], np.int64) * self.size + self.rank)
-                for g in sim.groups if g.rec is not None}
+        mine = sim.voltmeter_columns()
         allrec = comm.allgather(mine)
-        self.report_pops = [g.pop.name for g in sim.groups if g.rec is not None]
+        self.report_pops = list(mine)
         self.report_gids, self.report_cols = {}, {}
         for p in self.report_pops:
             parts = [r.get(p, np.empty(0, np.int64)) for r in allrec]
