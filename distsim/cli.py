@@ -163,9 +163,12 @@ def cmd_run(args, comm):
 
     hook = on_checkpoint if output else None
     old = signal.signal(signal.SIGTERM, lambda *a: sim.request_stop())
+    presim_time_s = 0.0
     try:
         if sim.step < presim_end:
             sim.run_until(presim_end, args.checkpoint_every, hook)
+            presim_time_s = sim.sim_time_s
+            sim.n_spikes = sim.n_events = 0  # count the recorded part only
         if not sim.stopped:
             sim.recorder = recorder
             sim.run_until(end, args.checkpoint_every, hook)
@@ -186,8 +189,13 @@ def cmd_run(args, comm):
                   file=sys.stderr, flush=True)
         return 143
     if comm.rank == 0:
-        print(json.dumps({k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "build_time_s",
-                                               "sim_time_s", "rtf", "peak_rss_bytes")}))
+        out = {k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "build_time_s",
+                                    "peak_rss_bytes", "synapse_bytes", "n_spikes", "n_events")}
+        out["presim_time_s"] = presim_time_s
+        out["sim_time_s"] = info["sim_time_s"] - presim_time_s
+        out["t_sim_ms"] = args.t_sim
+        out["rtf"] = out["sim_time_s"] / (args.t_sim * 1e-3) if args.t_sim > 0 else float("nan")
+        print(json.dumps(out))
     return 0
 
 

@@ -72,6 +72,7 @@ class Simulation:
         self.progress = progress
         self.step = 0  # next step to simulate
         self.n_events = 0
+        self.n_spikes = 0  # spikes of this rank's neurons
         self.stop_requested = False  # set on this rank (e.g. by SIGTERM)
         self.stopped = False  # every rank agreed to stop at the end of the current slice
         t_start = time.perf_counter()
@@ -348,6 +349,7 @@ class Simulation:
         local_idx = self.out_idx[:n_out]
         stamps = self.out_stamp[:n_out]
         gids = local_idx * self.size + self.rank
+        self.n_spikes += n_out
         self._exchange_and_deliver(gids, stamps)
         if self.recorder is not None:
             m = self.spike_rec_mask[local_idx]
@@ -399,6 +401,7 @@ class Simulation:
             "peak_rss_bytes": int(self.comm.allreduce_sum(peak_rss_bytes())),
             "synapse_bytes": int(self.comm.allreduce_sum(self.syn.nbytes)),
             "n_events": int(self.comm.allreduce_sum(self.n_events)),
+            "n_spikes": int(self.comm.allreduce_sum(self.n_spikes)),
             "min_delay_steps": self.min_delay,
             "max_delay_steps": self.max_delay,
         }

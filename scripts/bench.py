@@ -1,0 +1,128 @@
+"""Benchmark distsim (2 MPI ranks) against NEST 3.10 (2 threads), side by side in one run.
+
+    .venv/bin/python scripts/bench.py [--reps 3] [--full] [--only brunel,mc01] [--out scripts/results]
+
+Workloads: (a) ``brunel`` order 2500, g=5, eta=2, 1 s; (b) ``mc01`` microcircuit
+N_scaling=0.1, K_scaling=1, Poisson drive, 500 ms warm-up + 1 s measured; (c) ``mcfull`` the
+full-scale microcircuit the same way (``--full``; NEST gets 4 threads there, because NEST
+3.10 refuses more than 134,217,726 connections per virtual process). Recording is off in both.
+The two simulators alternate, ``--reps`` times each; the tables give medians and the ratios
+distsim/NEST. Writes ``bench.json`` and ``bench.md`` into ``--out``.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+
+WORKLOADS = {
+    "brunel": {"title": "Brunel order 2500, 1 s", "distsim": ["brunel", "--set", "record_spikes=false"],
+               "nest": ["brunel", "--order", "2500"], "t_presim": 0.0, "t_sim": 1000.0, "nest_threads": 2},
+    "mc01": {"title": "microcircuit N=0.1 K=1, 0.5 + 1 s", "distsim": ["microcircuit", "--set", "N_scaling=0.1", "--set", "record_spikes=false"],
+             "nest": ["microcircuit", "--N-scaling", "0.1"], "t_presim": 500.0, "t_sim": 1000.0, "nest_threads": 2},
+    "mcfull": {"title": "microcircuit full scale, 0.5 + 1 s", "distsim": ["microcircuit", "--set", "N_scaling=1.0", "--set", "record_spikes=false"],
+               "nest": ["microcircuit", "--N-scaling", "1.0"], "t_presim": 500.0, "t_sim": 1000.0, "nest_threads": 4},
+}
+
+
+def run_json(cmd, timeout):
+    """Run a command; return the JSON object on its last stdout line."""
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stdout[-2000:]}\n{p.stderr[-4000:]}")
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    out["wall_s"] = time.perf_counter() - t
+    return out
+
+
+def run_distsim(w, ranks, timeout):
+    cmd = ["mpirun", "-n", str(ranks), PY, "-m", "mpi4py", "-m", "distsim", "run", *w["distsim"],
+           "--seed", "1", "--t-presim", str(w["t_presim"]), "--t-sim", str(w["t_sim"]), "-q"]
+    return run_json(cmd, timeout)
+
+
+def run_nest(w, timeout):
+    cmd = [PY, os.path.join(ROOT, "scripts", "nest_reference.py"), *w["nest"], "--threads",
+           str(w["nest_threads"]), "--t-presim", str(w["t_presim"]), "--t-sim", str(w["t_sim"])]
+    return run_json(cmd, timeout)
+
+
+def summarise(runs, t_sim_ms):
+    """Medians of one simulator's repetitions (times s, memory bytes, events/s)."""
+    med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
+    n_syn = runs[0]["n_synapses"]
+    n_neu = runs[0]["n_neurons"]
+    spikes = med("n_spikes")
+    sim = med("sim_time_s")
+    return {"build_time_s": med("build_time_s"), "sim_time_s": sim, "rtf": sim / (t_sim_ms * 1e-3),
+            "peak_rss_bytes": med("peak_rss_bytes"), "n_synapses": n_syn, "n_neurons": n_neu,
+            "bytes_per_synapse": med("peak_rss_bytes") / n_syn,
+            "rate_spikes_per_s": spikes / n_neu / (t_sim_ms * 1e-3),
+            # events: every spike reaches the mean out-degree (synapses / neurons) of targets
+            "events_per_s": spikes * n_syn / n_neu / sim if sim > 0 else float("nan"),
+            "reps": len(runs), "all_sim_time_s": [r["sim_time_s"] for r in runs],
+            "all_build_time_s": [r["build_time_s"] for r in runs]}
+
+
+def markdown(results):
+    lines = ["| workload | simulator | build (s) | sim (s) | RTF | peak RSS (GB) | synapses | B/syn | events/s | rate (1/s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for key, r in results.items():
+        for sim_name in ("distsim", "nest"):
+            s = r[sim_name]
+            lines.append(f"| {r['title']} | {r[sim_name + '_label']} | {s['build_time_s']:.2f} | {s['sim_time_s']:.2f} | "
+                         f"{s['rtf']:.2f} | {s['peak_rss_bytes'] / 1e9:.2f} | {s['n_synapses']:,} | "
+                         f"{s['bytes_per_synapse']:.1f} | {s['events_per_s']:.3g} | {s['rate_spikes_per_s']:.2f} |")
+        q = r["ratio"]
+        lines.append(f"| {r['title']} | **distsim/NEST** | {q['build_time_s']:.2f} | {q['sim_time_s']:.2f} | "
+                     f"{q['rtf']:.2f} | {q['peak_rss_bytes']:.2f} | | | | |")
+    lines.append("")
+    lines.append("Medians over repetitions, distsim and NEST alternating in one run. Peak RSS is summed "
+                 "over ranks; B/syn = peak RSS / synapses (NEST counts generator connections too).")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """Run the benchmark; returns 0."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--full", action="store_true", help="also the full-scale microcircuit")
+    ap.add_argument("--only", help="comma-separated workloads (brunel, mc01, mcfull)")
+    ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(ROOT, "scripts", "results"))
+    a = ap.parse_args(argv)
+    keys = a.only.split(",") if a.only else ["brunel", "mc01"] + (["mcfull"] if a.full else [])
+    os.makedirs(a.out, exist_ok=True)
+    results = {}
+    for key in keys:
+        w = WORKLOADS[key]
+        timeout = 7200 if key == "mcfull" else 1200
+        d_runs, n_runs = [], []
+        for rep in range(a.reps):
+            print(f"[bench] {key} rep {rep + 1}/{a.reps}: distsim", file=sys.stderr, flush=True)
+            d_runs.append(run_distsim(w, a.ranks, timeout))
+            print(f"[bench] {key} rep {rep + 1}/{a.reps}: NEST", file=sys.stderr, flush=True)
+            n_runs.append(run_nest(w, timeout))
+        d = summarise(d_runs, w["t_sim"])
+        n = summarise(n_runs, w["t_sim"])
+        results[key] = {"title": w["title"], "distsim": d, "nest": n,
+                        "distsim_label": f"distsim ({a.ranks} ranks)",
+                        "nest_label": f"NEST 3.10 ({w['nest_threads']} threads)",
+                        "ratio": {k: d[k] / n[k] for k in ("build_time_s", "sim_time_s", "rtf", "peak_rss_bytes")},
+                        "raw": {"distsim": d_runs, "nest": n_runs}}
+        with open(os.path.join(a.out, "bench.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        with open(os.path.join(a.out, "bench.md"), "w") as f:
+            f.write(markdown(results) + "\n")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
