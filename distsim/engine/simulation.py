@@ -186,8 +186,8 @@ class Simulation:
     def _build_devices(self):
         dt = self.dt
         steps = lambda ms: int(round(ms / dt)) if np.isfinite(ms) else 2 ** 62  # noqa: E731
-        pg_rows = []  # (local idx, key, table, weight, start, stop)
         tables, table_of = [], {}
+        blocks = {id(g): [] for g in self.groups}  # per group: Poisson blocks in device order
         self.spike_gens = []  # (arrival steps int64[], weight, local idx int64[])
         self.current_devs = []  # (change steps int64[], amplitudes float64[], delay steps, idx)
         self.spike_rec_mask = np.zeros(self.n_local, dtype=bool)
@@ -207,11 +207,9 @@ class Simulation:
                 self.dev_max_delay = max(self.dev_max_delay, d)
                 start = steps(p["start_ms"]) + d
                 stop = steps(p["stop_ms"]) + d if np.isfinite(p["stop_ms"]) else 2 ** 62
-                gids = idx * self.size + self.rank
-                keys = keys_per_gid(self.seed, TAG_POISSON, di, gids)
-                pg_rows.append((idx, keys, np.full(idx.size, table_of[mean], np.int64),
-                                np.full(idx.size, p["weight"]), np.full(idx.size, start, np.int64),
-                                np.full(idx.size, stop, np.int64)))
+                for g, li in tg:
+                    keys = keys_per_gid(self.seed, TAG_POISSON, di, li * self.size + self.rank)
+                    blocks[id(g)].append((li - g.lo, keys, table_of[mean], p["weight"], start, stop))
             elif dv.type == "spike_generator":
                 d = steps(p["delay_ms"])
                 self.dev_max_delay = max(self.dev_max_delay, d)
@@ -239,18 +237,9 @@ class Simulation:
                     if g.rec is None and any(pop.name in dv.targets for pop in g.pops):
                         g.rec = (np.empty(0, np.int64), interval, di)
                 self.voltmeters.append(dv)
-        # Poisson entries as CSR over local neurons, device order kept within a neuron
-        if pg_rows:
-            cols = [np.concatenate(c) for c in zip(*pg_rows)]
-        else:
-            cols = [np.empty(0, np.int64), np.empty(0, np.uint64), np.empty(0, np.int64),
-                    np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)]
-        order = np.argsort(cols[0], kind="stable")
-        ptr = np.zeros(self.n_local + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cols[0], minlength=self.n_local), out=ptr[1:])
         flat, width = stack_tables(tables)
-        self.pg = (ptr, cols[1][order].copy(), cols[2][order].copy() * width,
-                   cols[3][order].copy(), cols[4][order].copy(), cols[5][order].copy(), flat)
+        for g in self.groups:
+            g.pg = _poisson_blocks(blocks[id(g)], flat, width, g.hi - g.lo)
 
     # ---------------------------------------------------------------- run
     def request_stop(self):
@@ -342,7 +331,7 @@ class Simulation:
                 rec = (rec_idx, buf, interval, 0)
             else:
                 rec = (np.empty(0, np.int64), np.empty((0, 0)), 1, 0)
-            n_out, _ = g.model.update(g, t0, M, self.R, rings, self.pg, out, n_out, rec)
+            n_out, _ = g.model.update(g, t0, M, self.R, rings, g.pg, out, n_out, rec)
             if g.rec is not None:
                 stamps = (np.arange(t0 // interval + 1, (t0 + M) // interval + 1) * interval)
                 samples.append((g, rec_idx, stamps, buf))
@@ -406,3 +395,33 @@ class Simulation:
             "max_delay_steps": self.max_delay,
         }
 
+
+
+def _poisson_blocks(blocks, tables, width, n):
+    """Kernel arguments for a group's Poisson blocks [(j indices, keys, table, weight, start,
+    stop)]: contiguous index runs become ranges, others index lists; plus scratch arrays."""
+    j0, j1, kptr, iptr, tab, w, start, stop, keys, idx = ([] for _ in range(10))
+    nk = ni = 0
+    for js, ks, t, wt, a, b in blocks:
+        if js.size == 0:
+            continue
+        contiguous = js.size == js[-1] - js[0] + 1
+        j0.append(int(js[0]) if contiguous else 0)
+        j1.append(int(js[-1]) + 1 if contiguous else js.size)
+        iptr.append(-1 if contiguous else ni)
+        if not contiguous:
+            idx.append(js)
+            ni += js.size
+        kptr.append(nk)
+        keys.append(ks)
+        nk += ks.size
+        tab.append(t * width)
+        w.append(wt)
+        start.append(a)
+        stop.append(b)
+    i64 = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
+    return (i64(j0), i64(j1), i64(kptr), i64(iptr), i64(tab), np.array(w, dtype=np.float64),
+            i64(start), i64(stop),
+            np.concatenate(keys) if keys else np.empty(0, np.uint64),
+            np.concatenate(idx).astype(np.int64) if idx else np.empty(0, np.int64),
+            tables, np.zeros(n), np.zeros(n))

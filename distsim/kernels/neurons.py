@@ -13,34 +13,80 @@ generator entry in device order.
 """
 import math
 
+import numpy as np
 from numba import njit
 
-from .poisson import poisson_count
+from .poisson import BRANCHLESS
+from .rng import GOLDEN, mix64
+
+_S1 = np.uint64(1)
 
 
 @njit(inline="always", cache=True)
-def _poisson_input(i, s, pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop, tables):
-    """(excitatory, inhibitory) Poisson input of local neuron i in step s; pg_tab holds the
-    offset of each entry's CDF table in the flat ``tables``."""
-    ex = 0.0
-    inh = 0.0
-    for j in range(pg_ptr[i], pg_ptr[i + 1]):
-        if s >= pg_start[j] and s < pg_stop[j]:
-            k = poisson_count(tables, pg_tab[j], pg_key[j], s)
-            if k > 0:
-                v = pg_w[j] * k
-                if v >= 0.0:
-                    ex += v
-                else:
-                    inh += v
-    return ex, inh
+def _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop,
+                  pb_keys, pb_idx, tables, pex, pin):
+    """Poisson input of step s for the group's n neurons into pex (w >= 0) and pin (w < 0).
+
+    Block b covers group neurons j0..j1-1 (or, when pb_iptr[b] >= 0, the neurons listed in
+    pb_idx from there), all with one CDF table (offset pb_tab[b] in ``tables``), weight
+    pb_w[b] and active arrival steps [pb_start[b], pb_stop[b]). Blocks are in device order,
+    so every neuron sums its inputs in the same order on any number of ranks. The table's
+    first BRANCHLESS thresholds are hoisted out of the loop over neurons, which then
+    vectorises (about 2 ns a draw).
+    """
+    for j in range(n):
+        pex[j] = 0.0
+        pin[j] = 0.0
+    sg = np.uint64(s) * GOLDEN
+    for b in range(pb_j0.shape[0]):
+        if s < pb_start[b] or s >= pb_stop[b]:
+            continue
+        o = pb_tab[b]
+        w = pb_w[b]
+        kp = pb_kptr[b]
+        thr = tables[o:o + BRANCHLESS].copy()  # a private copy: lets LLVM keep it in registers
+        dest = pex if w >= 0.0 else pin
+        j0 = pb_j0[b]
+        nb = pb_j1[b] - j0
+        ip = pb_iptr[b]
+        tail = False
+        if ip < 0:  # contiguous neurons: this loop vectorises (zero-based views help LLVM)
+            kk = pb_keys[kp:kp + nb]
+            dd = dest[j0:j0 + nb]
+            for q in range(nb):
+                u = np.int64(mix64(kk[q] + sg) >> _S1)
+                k = 0
+                for m in range(BRANCHLESS):
+                    k += u >= thr[m]
+                tail |= k == BRANCHLESS
+                dd[q] += w * k
+        else:
+            kk = pb_keys[kp:kp + nb]
+            ii = pb_idx[ip:ip + nb]
+            for q in range(nb):
+                u = np.int64(mix64(kk[q] + sg) >> _S1)
+                k = 0
+                for m in range(BRANCHLESS):
+                    k += u >= thr[m]
+                tail |= k == BRANCHLESS
+                dest[ii[q]] += w * k
+        if tail:  # rare: counts of BRANCHLESS or more continue the search in the full table
+            for q in range(nb):
+                u = np.int64(mix64(pb_keys[kp + q] + sg) >> _S1)
+                k = BRANCHLESS
+                if u >= tables[o + k - 1]:
+                    while u >= tables[o + k]:
+                        k += 1
+                    j = j0 + q if ip < 0 else pb_idx[ip + q]
+                    dest[j] += w * (k - BRANCHLESS)
 
 
 @njit(cache=True)
 def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
                          P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps,
                          ring_ex, ring_in, ring_cur,
-                         pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop, tables,
+                         pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop, pb_keys, pb_idx,
+                         tables, pex, pin,
                          out_idx, out_stamp, n_out,
                          rec_idx, rec_buf, rec_interval, rec_row0):
     """Advance iaf_psc_delta neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
@@ -54,14 +100,14 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
     rec_row = rec_row0
     for s in range(t0, t0 + nsteps):
         slot = s % R
+        _poisson_step(s, hi - lo, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
+                      pb_stop, pb_keys, pb_idx, tables, pex, pin)
         for j in range(hi - lo):
             i = lo + j
             inp = ring_ex[slot, i] + ring_in[slot, i]
             ring_ex[slot, i] = 0.0
             ring_in[slot, i] = 0.0
-            pex, pin = _poisson_input(i, s, pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop,
-                                      tables)
-            inp += pex + pin
+            inp += pex[j] + pin[j]
             if refr[j] == 0:
                 v = P30[j] * (y0[j] + I_e[j]) + P33[j] * (V[j] - E_L[j]) + inp
                 if v < V_min[j] - E_L[j]:
@@ -89,7 +135,8 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
                        P22, P11_ex, P11_in, P21_ex, P21_in, P20, E_L, I_e, V_th, V_reset,
                        ref_steps,
                        ring_ex, ring_in, ring_cur,
-                       pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop, tables,
+                       pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop, pb_keys, pb_idx,
+                         tables, pex, pin,
                        out_idx, out_stamp, n_out,
                        rec_idx, rec_buf, rec_interval, rec_row0):
     """Advance iaf_psc_exp neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
@@ -101,6 +148,8 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
     rec_row = rec_row0
     for s in range(t0, t0 + nsteps):
         slot = s % R
+        _poisson_step(s, hi - lo, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
+                      pb_stop, pb_keys, pb_idx, tables, pex, pin)
         for j in range(hi - lo):
             i = lo + j
             if refr[j] == 0:
@@ -110,10 +159,8 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
                 refr[j] -= 1
             I_syn_ex[j] *= P11_ex[j]
             I_syn_in[j] *= P11_in[j]
-            pex, pin = _poisson_input(i, s, pg_ptr, pg_key, pg_tab, pg_w, pg_start, pg_stop,
-                                      tables)
-            I_syn_ex[j] += ring_ex[slot, i] + pex
-            I_syn_in[j] += ring_in[slot, i] + pin
+            I_syn_ex[j] += ring_ex[slot, i] + pex[j]
+            I_syn_in[j] += ring_in[slot, i] + pin[j]
             ring_ex[slot, i] = 0.0
             ring_in[slot, i] = 0.0
             if V[j] >= V_th[j]:
