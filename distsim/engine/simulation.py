@@ -399,7 +399,8 @@ class Simulation:
 
 def _poisson_blocks(blocks, tables, width, n):
     """Kernel arguments for a group's Poisson blocks [(j indices, keys, table, weight, start,
-    stop)]: contiguous index runs become ranges, others index lists; plus scratch arrays."""
+    stop)]: contiguous index runs become ranges, others index lists; plus the scratch arrays
+    of the update kernels (Poisson input ex/in, spike flags)."""
     j0, j1, kptr, iptr, tab, w, start, stop, keys, idx = ([] for _ in range(10))
     nk = ni = 0
     for js, ks, t, wt, a, b in blocks:
@@ -424,4 +425,4 @@ def _poisson_blocks(blocks, tables, width, n):
             i64(start), i64(stop),
             np.concatenate(keys) if keys else np.empty(0, np.uint64),
             np.concatenate(idx).astype(np.int64) if idx else np.empty(0, np.int64),
-            tables, np.zeros(n), np.zeros(n))
+            tables, np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_))

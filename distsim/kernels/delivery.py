@@ -23,13 +23,15 @@ def deliver(gid, stamp, mult, order, row_ptr, tgt, w, d, ring_ex, ring_in, R):
     for qq in range(order.shape[0]):
         q = order[qq]
         g = gid[q]
-        base = stamp[q] - 1
+        base = (stamp[q] - 1) % R  # one modulo per spike; delays are < R
         m = mult[q]
         a = row_ptr[g]
         b = row_ptr[g + 1]
         n_events += b - a
         for k in range(a, b):
-            slot = (base + d[k]) % R
+            slot = base + d[k]
+            if slot >= R:
+                slot -= R
             v = w[k] * m if m != 1 else np.float64(w[k])
             if v >= 0.0:
                 ring_ex[slot, tgt[k]] += v

@@ -86,7 +86,7 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
                          P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps,
                          ring_ex, ring_in, ring_cur,
                          pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop, pb_keys, pb_idx,
-                         tables, pex, pin,
+                         tables, pex, pin, spk,
                          out_idx, out_stamp, n_out,
                          rec_idx, rec_buf, rec_interval, rec_row0):
     """Advance iaf_psc_delta neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
@@ -98,31 +98,35 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
     Returns (new spike count, next free voltmeter row).
     """
     rec_row = rec_row0
+    n = hi - lo
     for s in range(t0, t0 + nsteps):
         slot = s % R
-        _poisson_step(s, hi - lo, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
+        _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
                       pb_stop, pb_keys, pb_idx, tables, pex, pin)
-        for j in range(hi - lo):
-            i = lo + j
-            inp = ring_ex[slot, i] + ring_in[slot, i]
-            ring_ex[slot, i] = 0.0
-            ring_in[slot, i] = 0.0
+        rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
+        rin = ring_in[slot, lo:hi]
+        rcur = ring_cur[slot, lo:hi]
+        for j in range(n):  # branch-free: selects instead of ifs
+            r = refr[j]
+            inp = rex[j] + rin[j]
             inp += pex[j] + pin[j]
-            if refr[j] == 0:
-                v = P30[j] * (y0[j] + I_e[j]) + P33[j] * (V[j] - E_L[j]) + inp
-                if v < V_min[j] - E_L[j]:
-                    v = V_min[j] - E_L[j]
-                V[j] = E_L[j] + v
-            else:
-                refr[j] -= 1
-            if V[j] >= V_th[j]:
-                refr[j] = ref_steps[j]
-                V[j] = V_reset[j]
-                out_idx[n_out] = i
+            v = P30[j] * (y0[j] + I_e[j]) + P33[j] * (V[j] - E_L[j]) + inp
+            v = max(v, V_min[j] - E_L[j])
+            vm = E_L[j] + v if r == 0 else V[j]
+            r = r - 1 if r > 0 else r
+            spike = vm >= V_th[j]
+            V[j] = V_reset[j] if spike else vm
+            refr[j] = ref_steps[j] if spike else r
+            spk[j] = spike
+            y0[j] = rcur[j]
+            rex[j] = 0.0
+            rin[j] = 0.0
+            rcur[j] = 0.0
+        for j in range(n):
+            if spk[j]:
+                out_idx[n_out] = lo + j
                 out_stamp[n_out] = s + 1
                 n_out += 1
-            y0[j] = ring_cur[slot, i]
-            ring_cur[slot, i] = 0.0
         if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
             for k in range(rec_idx.shape[0]):
                 rec_buf[rec_row, k] = V[rec_idx[k] - lo]
@@ -136,7 +140,7 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
                        ref_steps,
                        ring_ex, ring_in, ring_cur,
                        pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop, pb_keys, pb_idx,
-                         tables, pex, pin,
+                         tables, pex, pin, spk,
                        out_idx, out_stamp, n_out,
                        rec_idx, rec_buf, rec_interval, rec_row0):
     """Advance iaf_psc_exp neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
@@ -146,31 +150,39 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
     currents keep decaying and receiving input. Returns (new spike count, next free voltmeter row), as the delta kernel.
     """
     rec_row = rec_row0
+    n = hi - lo
     for s in range(t0, t0 + nsteps):
         slot = s % R
-        _poisson_step(s, hi - lo, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
+        _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
                       pb_stop, pb_keys, pb_idx, tables, pex, pin)
-        for j in range(hi - lo):
-            i = lo + j
-            if refr[j] == 0:
-                V[j] = E_L[j] + ((V[j] - E_L[j]) * P22[j] + I_syn_ex[j] * P21_ex[j]
-                                 + I_syn_in[j] * P21_in[j] + (I_e[j] + i0[j]) * P20[j])
-            else:
-                refr[j] -= 1
-            I_syn_ex[j] *= P11_ex[j]
-            I_syn_in[j] *= P11_in[j]
-            I_syn_ex[j] += ring_ex[slot, i] + pex[j]
-            I_syn_in[j] += ring_in[slot, i] + pin[j]
-            ring_ex[slot, i] = 0.0
-            ring_in[slot, i] = 0.0
-            if V[j] >= V_th[j]:
-                refr[j] = ref_steps[j]
-                V[j] = V_reset[j]
-                out_idx[n_out] = i
+        rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
+        rin = ring_in[slot, lo:hi]
+        rcur = ring_cur[slot, lo:hi]
+        for j in range(n):  # branch-free: selects instead of ifs
+            r = refr[j]
+            v = E_L[j] + ((V[j] - E_L[j]) * P22[j] + I_syn_ex[j] * P21_ex[j]
+                          + I_syn_in[j] * P21_in[j] + (I_e[j] + i0[j]) * P20[j])
+            vm = v if r == 0 else V[j]
+            r = r - 1 if r > 0 else r
+            ie = I_syn_ex[j] * P11_ex[j]
+            ie += rex[j] + pex[j]
+            ii = I_syn_in[j] * P11_in[j]
+            ii += rin[j] + pin[j]
+            I_syn_ex[j] = ie
+            I_syn_in[j] = ii
+            spike = vm >= V_th[j]
+            V[j] = V_reset[j] if spike else vm
+            refr[j] = ref_steps[j] if spike else r
+            spk[j] = spike
+            i0[j] = rcur[j]
+            rex[j] = 0.0
+            rin[j] = 0.0
+            rcur[j] = 0.0
+        for j in range(n):
+            if spk[j]:
+                out_idx[n_out] = lo + j
                 out_stamp[n_out] = s + 1
                 n_out += 1
-            i0[j] = ring_cur[slot, i]
-            ring_cur[slot, i] = 0.0
         if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
             for k in range(rec_idx.shape[0]):
                 rec_buf[rec_row, k] = V[rec_idx[k] - lo]
