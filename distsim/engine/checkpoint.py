@@ -67,7 +67,7 @@ def save(sim, path, recorder_attrs=None):
                             full[offs] = parts[r]["state"][pop.name][var]
                         grp.create_dataset(var, data=full)
             for k, name in enumerate(("ex", "in", "cur")):
-                full = np.empty((sim.R, sim.n_neurons))
+                full = np.empty((parts[0]["ring"][k].shape[0], sim.n_neurons))
                 for r in range(size):
                     full[:, r::size] = parts[r]["ring"][k]
                 f.create_dataset(f"ring/{name}", data=full)

@@ -119,11 +119,13 @@ class Simulation:
             dmax = dmin
         self.min_delay, self.max_delay = int(dmin), int(dmax)
         self._build_devices()
+        # ring slots: the longest delay plus one slice; spike generators inject a slice ahead
         self.R = self.max_delay + self.min_delay + max(self.dev_max_delay, 1)
         n = self.n_local
         self.ring_ex = np.zeros((self.R, n))
         self.ring_in = np.zeros((self.R, n))
-        self.ring_cur = np.zeros((self.R, n))
+        # current input (dc/step generators) only when there is such a device: no rows else
+        self.ring_cur = np.zeros((self.R if self.current_devs else 0, n))
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
         self.out_stamp = np.empty_like(self.out_idx)
         self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
@@ -203,8 +205,7 @@ class Simulation:
                 if mean not in table_of:
                     table_of[mean] = len(tables)
                     tables.append(cdf_table(mean))
-                d = steps(p["delay_ms"])
-                self.dev_max_delay = max(self.dev_max_delay, d)
+                d = steps(p["delay_ms"])  # drawn at arrival: needs no ring slots
                 start = steps(p["start_ms"]) + d
                 stop = steps(p["stop_ms"]) + d if np.isfinite(p["stop_ms"]) else 2 ** 62
                 for g, li in tg:

@@ -105,7 +105,6 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
                       pb_stop, pb_keys, pb_idx, tables, pex, pin)
         rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
         rin = ring_in[slot, lo:hi]
-        rcur = ring_cur[slot, lo:hi]
         for j in range(n):  # branch-free: selects instead of ifs
             r = refr[j]
             inp = rex[j] + rin[j]
@@ -118,10 +117,12 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
             V[j] = V_reset[j] if spike else vm
             refr[j] = ref_steps[j] if spike else r
             spk[j] = spike
-            y0[j] = rcur[j]
             rex[j] = 0.0
             rin[j] = 0.0
-            rcur[j] = 0.0
+        if ring_cur.shape[0] > 0:  # current input read at the end of the step (NEST)
+            for j in range(n):
+                y0[j] = ring_cur[slot, lo + j]
+                ring_cur[slot, lo + j] = 0.0
         for j in range(n):
             if spk[j]:
                 out_idx[n_out] = lo + j
@@ -157,7 +158,6 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
                       pb_stop, pb_keys, pb_idx, tables, pex, pin)
         rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
         rin = ring_in[slot, lo:hi]
-        rcur = ring_cur[slot, lo:hi]
         for j in range(n):  # branch-free: selects instead of ifs
             r = refr[j]
             v = E_L[j] + ((V[j] - E_L[j]) * P22[j] + I_syn_ex[j] * P21_ex[j]
@@ -174,10 +174,12 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
             V[j] = V_reset[j] if spike else vm
             refr[j] = ref_steps[j] if spike else r
             spk[j] = spike
-            i0[j] = rcur[j]
             rex[j] = 0.0
             rin[j] = 0.0
-            rcur[j] = 0.0
+        if ring_cur.shape[0] > 0:  # current input read at the end of the step (NEST)
+            for j in range(n):
+                i0[j] = ring_cur[slot, lo + j]
+                ring_cur[slot, lo + j] = 0.0
         for j in range(n):
             if spk[j]:
                 out_idx[n_out] = lo + j

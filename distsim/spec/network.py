@@ -61,6 +61,8 @@ class Device:
       poisson_generator: rate_Hz, weight, delay_ms, start_ms=0, stop_ms=inf
       dc_generator: amplitude_pA, start_ms=0, stop_ms=inf
       step_current_generator: amplitude_times_ms (list), amplitude_values_pA (list)
+        (current generators act as NEST's connected with delay = dt: the current set at
+        time t changes V from the step after t on)
       spike_generator: spike_times_ms (list), weight, delay_ms
       spike_recorder: (none)
       voltmeter / multimeter: interval_ms=1.0, record_from=["V_m"]

@@ -81,3 +81,35 @@ def test_tau_syn_equal_to_tau_m():
     p = dict(EXP, tau_syn_ex=10.0, tau_syn_in=10.0)
     compare("iaf_psc_exp", dict(p, I_e=300.0), [(EXC_TIMES, 500.0, 1.0), (INH_TIMES, -300.0, 1.0)],
             t_ms=60.0, min_spikes=1)
+
+
+@pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP)])
+def test_dc_and_step_current_generators(model, params):
+    """Current devices: NEST delivers their current with the connection delay and the neuron
+    reads it at the end of a step, so it acts from the next step on."""
+    nest.ResetKernel()
+    nest.set_verbosity("M_ERROR")
+    nest.resolution = H
+    n = nest.Create(model, params=params)
+    dc = nest.Create("dc_generator", params={"amplitude": 500.0, "start": 5.0, "stop": 30.0})
+    sc = nest.Create("step_current_generator", params={"amplitude_times": [10.0, 20.0, 35.0],
+                                                       "amplitude_values": [200.0, -100.0, 300.0]})
+    nest.Connect(dc, n, syn_spec={"delay": H})
+    nest.Connect(sc, n, syn_spec={"delay": H})
+    vm = nest.Create("voltmeter", params={"interval": H})
+    sr = nest.Create("spike_recorder")
+    nest.Connect(vm, n)
+    nest.Connect(n, sr)
+    nest.Simulate(60.0)
+    nt, nv = np.asarray(vm.events["times"]), np.asarray(vm.events["V_m"])
+    from conftest import run_network
+    devs = [Device("dc_generator", ["n"], {"amplitude_pA": 500.0, "start_ms": 5.0, "stop_ms": 30.0}),
+            Device("step_current_generator", ["n"], {"amplitude_times_ms": [10.0, 20.0, 35.0],
+                                                      "amplitude_values_pA": [200.0, -100.0, 300.0]}),
+            Device("spike_recorder", ["n"]), Device("voltmeter", ["n"], {"interval_ms": H})]
+    _, (g, s), samples = run_network(Network([Population("n", model, 1, dict(params))], [], devs, dt_ms=H), 60.0)
+    _, st, v = samples["n"]
+    dv = v[: nt.size, 0]
+    assert np.allclose(st[: nt.size] * H, nt)
+    assert np.max(np.abs(dv - nv)) / 15.0 < 1e-9, (np.max(np.abs(dv - nv)), np.argmax(np.abs(dv - nv)))
+    assert np.allclose(s * H, np.asarray(sr.events["times"]), atol=1e-9)
