@@ -1,0 +1,129 @@
+"""scripts/brunel_regimes.py: its measures on synthetic data, and the four Brunel regimes told
+apart at small size.
+
+The small network keeps Brunel's in-degrees (order 1000, epsilon 0.25: NE = 4000, NI = 1000,
+CE = 1000, CI = 250), so the mean-field working points (rates) are those of the full network;
+with epsilon = 0.1 at that order (CE = 400) the regimes blur (SR is not regular). Only
+properties with wide margins are asserted (measured margins in the comments). About 15 s.
+"""
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_spec = importlib.util.spec_from_file_location(
+    "brunel_regimes", os.path.join(ROOT, "scripts", "brunel_regimes.py"))
+br = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(br)
+
+
+# ------------------------------------------------------------------ measures, synthetic data
+def _poisson_trains(rng, n, rate_hz, t_ms, modulation=None):
+    """ids, times (ms) of n Poisson trains in (0, t_ms]; rate optionally modulated by a
+    function of time (ms) with mean 1, thinned from 2*rate."""
+    lam = 2.0 * rate_hz * t_ms * 1e-3
+    ids, times = [], []
+    for i in range(n):
+        t = np.sort(rng.uniform(0.0, t_ms, rng.poisson(lam)))
+        p = 0.5 * (modulation(t) if modulation is not None else np.ones_like(t))
+        t = t[rng.uniform(size=t.size) < p]
+        ids.append(np.full(t.size, i))
+        times.append(t)
+    return np.concatenate(ids), np.concatenate(times)
+
+
+def test_population_activity_units_and_bins():
+    # 3 neurons, spikes at step ends: 1.0 ms belongs to bin (0, 1], 0.0 to none (outside)
+    times = np.array([0.0, 0.5, 1.0, 1.0, 1.05, 2.0])
+    act = br.population_activity(times, n_neurons=3, t_start=0.0, t_stop=2.0, bin_ms=1.0)
+    assert act.shape == (2,)
+    # bin 0: 0.5, 1.0, 1.0 -> 3 spikes / (3 neurons * 1 ms) = 1000 spikes/s per neuron
+    np.testing.assert_allclose(act, [1000.0, 2 * 1000.0 / 3])
+    assert br.mean_rate(np.zeros(6, int), times, 3, 0.0, 2.0) == pytest.approx(5 / 3 / 2e-3)
+
+
+def test_golomb_chi_limits():
+    rng = np.random.default_rng(1)
+    common = rng.normal(size=(5000, 1))
+    assert br.golomb_chi(np.repeat(common, 20, axis=1)) == pytest.approx(1.0)
+    n = 400
+    chi = br.golomb_chi(rng.normal(size=(5000, n)))
+    assert 0.5 / np.sqrt(n) < chi < 2.0 / np.sqrt(n)       # independent: ~1/sqrt(n)
+    half = br.golomb_chi(common + rng.normal(size=(5000, n)))  # half shared variance
+    assert half == pytest.approx(np.sqrt(0.5), abs=0.05)
+
+
+def test_spike_count_chi_independent_versus_identical():
+    rng = np.random.default_rng(2)
+    n, t_ms = 200, 2000.0
+    ids, times = _poisson_trains(rng, n, 20.0, t_ms)
+    chi = br.spike_count_chi(ids, times, n, 0.0, t_ms, bin_ms=1.0)
+    assert 0.5 / np.sqrt(n) < chi < 2.0 / np.sqrt(n)
+    one = times[ids == 0]
+    same = br.spike_count_chi(np.repeat(np.arange(n), one.size), np.tile(one, n), n, 0.0, t_ms)
+    assert same == pytest.approx(1.0)
+
+
+def test_dominant_frequency_of_modulated_and_flat_activity():
+    rng = np.random.default_rng(3)
+    n, t_ms, f0 = 300, 2000.0, 40.0
+    ids, times = _poisson_trains(rng, n, 20.0, t_ms,
+                                 lambda t: 1.0 + 0.8 * np.sin(2 * np.pi * f0 * t * 1e-3))
+    f, p = br.activity_spectrum(br.population_activity(times, n, 0.0, t_ms, br.SPECTRUM_BIN_MS))
+    f_peak, frac = br.dominant_frequency(f, p)
+    assert abs(f_peak - f0) <= f[1] - f[0]
+    ids, times = _poisson_trains(rng, n, 20.0, t_ms)
+    f, p = br.activity_spectrum(br.population_activity(times, n, 0.0, t_ms, br.SPECTRUM_BIN_MS))
+    _, frac_flat = br.dominant_frequency(f, p)
+    assert frac > 0.5 and frac_flat < 0.1
+
+
+# ------------------------------------------------------------------ the four regimes
+@pytest.fixture(scope="module")
+def regimes():
+    """Measures of the four regimes, order 1000 with Brunel's in-degrees, 400 ms after 100 ms."""
+    out = {}
+    for name in br.REGIME_ORDER:
+        run = br.simulate(name, order=1000, t_sim_ms=400.0, warmup_ms=100.0, seed=1, n_vm=100,
+                          epsilon=0.25)
+        assert run["n_E"] == 4000 and run["n_I"] == 1000
+        assert run["times"].min() > 100.0 and run["times"].max() <= 500.0
+        assert run["v_m"].shape == (4000, 200)
+        out[name] = br.measure(run)
+    return out
+
+
+def test_regime_rates_follow_drive_and_inhibition(regimes):
+    r = {k: v["rate_hz"] for k, v in regimes.items()}
+    # measured: SR ~333 (one spike per t_ref + 1 ms), SI-fast ~60, AI ~38, SI-slow ~6-8 spikes/s
+    assert r["SR"] > 3 * r["SI-fast"] and r["SI-fast"] > r["AI"] > 2 * r["SI-slow"] > 0
+
+
+def test_sr_is_regular_and_the_others_irregular(regimes):
+    cv = {k: v["cv_isi"] for k, v in regimes.items()}
+    # measured: SR 0.002, SI-fast ~1.0, AI ~0.44, SI-slow ~0.36-0.44
+    assert cv["SR"] < 0.1
+    for name in ("SI-fast", "AI", "SI-slow"):
+        assert cv[name] > 0.25 > 5 * cv["SR"]
+    assert cv["SI-fast"] > cv["AI"]
+
+
+def test_ai_is_the_least_synchronous(regimes):
+    chi = {k: v["chi"] for k, v in regimes.items()}
+    osc = {k: v["osc_power_frac"] for k, v in regimes.items()}
+    # measured chi: AI ~0.33, SR ~0.5, SI-fast ~0.52, SI-slow ~0.6; osc: AI 0.1-0.2, SI-fast 0.4-0.5
+    for name in ("SR", "SI-fast", "SI-slow"):
+        assert chi[name] > 1.2 * chi["AI"]
+    assert osc["SI-fast"] > 1.5 * osc["AI"]
+    assert osc["SR"] > 0.8                                   # a clean oscillation
+
+
+def test_oscillation_frequencies(regimes):
+    f = {k: v["f_peak_hz"] for k, v in regimes.items()}
+    # measured: SR 668 Hz (two clusters alternating every D = 1.5 ms), SI-fast ~175-180 Hz,
+    # SI-slow ~20-23 Hz
+    assert f["SR"] == pytest.approx(1000.0 / 1.5, abs=8.0)
+    assert 120.0 < f["SI-fast"] < 260.0
+    assert f["SI-slow"] < 50.0
