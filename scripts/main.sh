@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The main job: set up what is missing, simulate the model on 2 MPI ranks into one HDF5 file,
-# and reduce it with dask to population rates (table and figures in out/).
-#   bash scripts/main.sh                 # default model and duration (see below)
-#   MODEL=brunel T_SIM=1000 bash scripts/main.sh
+# The main job: set up what is missing, simulate the Potjans-Diesmann microcircuit at full
+# scale (77,169 neurons, 0.3 billion synapses) on 2 MPI ranks into one HDF5 file, and reduce
+# it with dask to population rates against the reference rates (table and figures in out/).
+#   bash scripts/main.sh                                   # full scale, 0.5 s warm-up + 1 s
+#   SETS="N_scaling=0.1" T_SIM=5000 bash scripts/main.sh   # another scale or duration
+#   MODEL=brunel SETS="g=6 eta=4" bash scripts/main.sh     # another model
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
 PY="$ROOT/.venv/bin/python"
 RANKS="${RANKS:-2}"
-MODEL="${MODEL:-brunel}"
-SETS="${SETS:-}"
+MODEL="${MODEL:-microcircuit}"
+if [ -z "${SETS+x}" ]; then SETS="N_scaling=1.0"; [ "$MODEL" = microcircuit ] || SETS=""; fi
 T_PRESIM="${T_PRESIM:-500}"
 T_SIM="${T_SIM:-1000}"
 OUT="${OUT:-out/$MODEL.h5}"

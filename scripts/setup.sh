@@ -104,7 +104,9 @@ if [ "$WANT_TEST" = 1 ]; then
 fi
 
 # ---- 7. distsim itself, then compile the numba kernels once, before ranks can race ----------
-"${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+log_file="$(mktemp)"
+"${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT" >"$log_file" 2>&1 || { cat "$log_file"; exit 1; }
+rm -f "$log_file"
 log "compiling numba kernels into the cache"
 "$VPY" -m distsim warm
 check_all
