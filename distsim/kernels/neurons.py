@@ -81,6 +81,29 @@ def _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, 
                     dest[j] += w * (k - BRANCHLESS)
 
 
+@njit(inline="always", cache=True)
+def _end_of_step(s, slot, lo, n, ring_cur, cur, spk, out_idx, out_stamp, n_out,
+                 V, rec_idx, rec_buf, rec_interval, rec_row):
+    """What every model does at the end of step s: read this step's current input (pA) into
+    ``cur`` for the next step (NEST order), append the flagged spikes with stamp s + 1, and
+    take a voltmeter sample of V (mV) when s + 1 is a multiple of the interval.
+    Returns (spike count, next voltmeter row)."""
+    if ring_cur.shape[0] > 0:
+        for j in range(n):
+            cur[j] = ring_cur[slot, lo + j]
+            ring_cur[slot, lo + j] = 0.0
+    for j in range(n):
+        if spk[j]:
+            out_idx[n_out] = lo + j
+            out_stamp[n_out] = s + 1
+            n_out += 1
+    if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
+        for k in range(rec_idx.shape[0]):
+            rec_buf[rec_row, k] = V[rec_idx[k] - lo]
+        rec_row += 1
+    return n_out, rec_row
+
+
 @njit(cache=True)
 def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
                          P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps,
@@ -119,19 +142,8 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
             spk[j] = spike
             rex[j] = 0.0
             rin[j] = 0.0
-        if ring_cur.shape[0] > 0:  # current input read at the end of the step (NEST)
-            for j in range(n):
-                y0[j] = ring_cur[slot, lo + j]
-                ring_cur[slot, lo + j] = 0.0
-        for j in range(n):
-            if spk[j]:
-                out_idx[n_out] = lo + j
-                out_stamp[n_out] = s + 1
-                n_out += 1
-        if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
-            for k in range(rec_idx.shape[0]):
-                rec_buf[rec_row, k] = V[rec_idx[k] - lo]
-            rec_row += 1
+        n_out, rec_row = _end_of_step(s, slot, lo, n, ring_cur, y0, spk, out_idx, out_stamp, n_out,
+                                      V, rec_idx, rec_buf, rec_interval, rec_row)
     return n_out, rec_row
 
 
@@ -176,19 +188,8 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
             spk[j] = spike
             rex[j] = 0.0
             rin[j] = 0.0
-        if ring_cur.shape[0] > 0:  # current input read at the end of the step (NEST)
-            for j in range(n):
-                i0[j] = ring_cur[slot, lo + j]
-                ring_cur[slot, lo + j] = 0.0
-        for j in range(n):
-            if spk[j]:
-                out_idx[n_out] = lo + j
-                out_stamp[n_out] = s + 1
-                n_out += 1
-        if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
-            for k in range(rec_idx.shape[0]):
-                rec_buf[rec_row, k] = V[rec_idx[k] - lo]
-            rec_row += 1
+        n_out, rec_row = _end_of_step(s, slot, lo, n, ring_cur, i0, spk, out_idx, out_stamp, n_out,
+                                      V, rec_idx, rec_buf, rec_interval, rec_row)
     return n_out, rec_row
 
 

@@ -1,0 +1,125 @@
+"""A scaling model of the full-scale microcircuit from measured per-rank costs.
+
+    .venv/bin/python scripts/scaling_model.py [--alltoallv scripts/results/alltoallv.json]
+                                              [--out scripts/results/scaling_model.json]
+
+1. Measures, in one process on the microcircuit at N_scaling=0.1 (K_scaling=1): the neuron
+   update cost per neuron-step (c_u), the delivery cost per synaptic event (c_d), and the
+   Python/loop overhead per step outside the kernels and the exchange (o).
+2. Reads the Alltoall+Alltoallv exchange cost measured by ``bench_alltoallv.py`` and fits
+   t_ex(P) = a + b log2(P) to it (MPICH uses logarithmic algorithms for small messages).
+3. Predicts, for P = 2 ... 1024 ranks and the full-scale network (N = 77,169 neurons,
+   S = 2.99e8 synapses, events per second E and spikes per step from the measured rates):
+     t_step(P) = c_u N/P + c_d E dt / P + o + t_ex(P)      (seconds per 0.1 ms step)
+     RTF(P)    = t_step(P) / dt
+     mem(P)    = m0 + 9 S/P + 8 N + 2 * 8 R N/P + 56 N/P    (bytes per rank)
+   and prints a markdown table (also written as JSON).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def measure_costs(t_ms=300.0):
+    """(c_u ns per neuron-step, c_d ns per event, o us per step, spikes/neuron/s, events per spike)."""
+    import distsim.engine.simulation as S
+    from distsim.comm import SerialComm
+    from distsim.engine import Simulation
+    from distsim.kernels import delivery
+    from distsim.networks.microcircuit import microcircuit
+
+    sim = Simulation(microcircuit(N_scaling=0.1, record_spikes=False), seed=1, comm=SerialComm())
+    sim.run(200.0)  # warm-up (and compile)
+    acc = {"update": 0.0, "deliver": 0.0}
+    deliver0 = S.deliver
+
+    def timed_deliver(*a):
+        t = time.perf_counter()
+        r = deliver0(*a)
+        acc["deliver"] += time.perf_counter() - t
+        return r
+    S.deliver = timed_deliver
+    g = sim.groups[0]
+    upd0 = g.model.update
+
+    def timed_update(*a):
+        t = time.perf_counter()
+        r = upd0(*a)
+        acc["update"] += time.perf_counter() - t
+        return r
+    g.model = type("M", (), {"update": staticmethod(timed_update)})
+    ev0, sp0, step0 = sim.n_events, sim.n_spikes, sim.step
+    t = time.perf_counter()
+    sim.run(t_ms)
+    wall = time.perf_counter() - t
+    S.deliver = deliver0
+    steps = sim.step - step0
+    events = sim.n_events - ev0
+    spikes = sim.n_spikes - sp0
+    c_u = acc["update"] / (steps * sim.n_local) * 1e9
+    c_d = acc["deliver"] / max(events, 1) * 1e9
+    o = (wall - acc["update"] - acc["deliver"]) / steps * 1e6
+    rate = spikes / sim.n_neurons / (t_ms * 1e-3)
+    return c_u, c_d, o, rate, events / max(spikes, 1)
+
+
+def main(argv=None):
+    """Measure, fit and print the prediction table; returns 0."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--alltoallv", default=os.path.join(ROOT, "scripts", "results", "alltoallv.json"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "scripts", "results", "scaling_model.json"))
+    ap.add_argument("--baseline-mb", type=float, default=None,
+                    help="per-rank memory of an empty distsim process (MB); measured if omitted")
+    a = ap.parse_args(argv)
+    import resource
+    m0 = (a.baseline_mb * 1e6) if a.baseline_mb else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    c_u, c_d, o, rate_meas, ev_per_spike = measure_costs()
+    N, S_full, dt = 77169, 2.9888e8, 1e-4
+    rate = 3.2  # full-scale mean rate (spikes/s) measured with distsim at N_scaling=1
+    E = rate * N * S_full / N  # events per second: every spike reaches the mean out-degree
+    R = 80  # ring slots (max delay ~ 6 ms + one step) at full scale
+    ex = json.load(open(a.alltoallv))
+    P_meas = np.array([d["ranks"] for d in ex], float)
+    spk_per_step = rate * N * dt
+    t_meas = []
+    for d in ex:  # interpolate the exchange time at the full-scale message size
+        sizes = np.array([float(k) for k in d["us_per_exchange"]])
+        ts = np.array(list(d["us_per_exchange"].values()))
+        t_meas.append(np.interp(24.0 * spk_per_step / d["ranks"], sizes, ts))
+    t_meas = np.array(t_meas)
+    b, a0 = np.polyfit(np.log2(P_meas), t_meas, 1)
+    rows = []
+    for P in [2 ** k for k in range(1, 11)]:
+        t_ex = max(a0 + b * math.log2(P), float(t_meas.min())) * 1e-6
+        upd = c_u * 1e-9 * N / P
+        dlv = c_d * 1e-9 * E * dt / P
+        t_step = upd + dlv + o * 1e-6 + t_ex
+        mem = m0 + 9.0 * S_full / P + 8.0 * N + 2 * 8.0 * R * N / P + 56.0 * N / P
+        rows.append({"ranks": P, "update_us": upd * 1e6, "deliver_us": dlv * 1e6, "overhead_us": o,
+                     "exchange_us": t_ex * 1e6, "rtf": t_step / dt, "mem_per_rank_GB": mem / 1e9,
+                     "comm_share": t_ex / t_step})
+    res = {"c_u_ns_per_neuron_step": c_u, "c_d_ns_per_event": c_d, "overhead_us_per_step": o,
+           "baseline_bytes": m0, "measured_rate_N0.1": rate_meas, "exchange_fit_us": [a0, b],
+           "exchange_measured_us": dict(zip(map(int, P_meas), t_meas.tolist())), "rows": rows}
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    json.dump(res, open(a.out, "w"), indent=1)
+    print(f"c_u = {c_u:.2f} ns/neuron-step, c_d = {c_d:.2f} ns/event, overhead {o:.1f} us/step, "
+          f"baseline {m0 / 1e6:.0f} MB/rank, exchange {a0:.1f} + {b:.1f} log2(P) us")
+    print("| ranks | update (us/step) | delivery (us/step) | overhead | exchange | RTF | memory/rank (GB) | comm share |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['ranks']} | {r['update_us']:.1f} | {r['deliver_us']:.1f} | {r['overhead_us']:.1f} | "
+              f"{r['exchange_us']:.1f} | {r['rtf']:.2f} | {r['mem_per_rank_GB']:.3f} | {100 * r['comm_share']:.0f}% |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
