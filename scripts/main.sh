@@ -10,6 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
 PY="$ROOT/.venv/bin/python"
+# one BLAS thread per process: ranks and test processes already share the cores
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 RANKS="${RANKS:-2}"
 MODEL="${MODEL:-microcircuit}"
 if [ -z "${SETS+x}" ]; then SETS="N_scaling=1.0"; [ "$MODEL" = microcircuit ] || SETS=""; fi

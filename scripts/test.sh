@@ -8,6 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh --test || { echo "set-up failed"; exit 1; }
 PY="$ROOT/.venv/bin/python"
+# one BLAS thread per process: ranks and test processes already share the cores
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 REPORTS="$(mktemp -d)"
 status=0
 
