@@ -46,8 +46,10 @@ class SynapseTable:
 
 
 def _delay_steps_max(pr, dt):
+    """Largest delay (steps) a projection can draw; an unbounded normal counts as its mean
+    (the fill pass detects the rare draw that does not fit the chosen dtype)."""
     lo, hi = bounds(pr.delay_ms)
-    return hi / dt + 0.5
+    return (hi if hi != float("inf") else pr.delay_ms.mean()) / dt + 0.5
 
 
 def build_synapses(net, seed, rank, n_ranks):
@@ -84,6 +86,8 @@ def build_synapses(net, seed, rank, n_ranks):
                           dspec=np.array(pr.delay_ms.as_array_spec()),
                           srcbuf=np.empty(max(buf, 1), dtype=np.int64),
                           marker=np.zeros(n_src if not pr.allow_multapses else 1, dtype=np.int64)))
+    # delays as uint8 steps (9 bytes a synapse); a network with a delay above 255 steps is
+    # generated again with uint16 (overflow is detected while filling)
     max_steps = max([_delay_steps_max(pr, dt) for pr in net.projections] + [0])
     d_dtype = np.uint8 if max_steps < 255 else np.uint16
     counts = np.zeros(n_total + 1, dtype=np.int64)
@@ -92,13 +96,17 @@ def build_synapses(net, seed, rank, n_ranks):
     empty_d = np.empty(0, d_dtype)
     empty_pos = np.empty(0, np.int64)
 
+    overflow = np.zeros(1, dtype=np.int64)
+
     def run(mode, pos, tgt, w, d):
+        max_code = int(np.iinfo(d.dtype).max)
         for pl in plans:
             pl["marker"][:] = 0
             generate_projection(mode, pl["rule"], seed, pl["pid"], pl["s_lo"], pl["n_src"],
                                 pl["t_lo"], pl["tg"], pl["tl"], pl["k"], pl["p"], pl["counts_t"],
                                 pl["aa"], pl["am"], pl["wspec"], pl["dspec"], 1.0 / dt,
-                                counts, pos, tgt, w, d, pl["srcbuf"], pl["marker"])
+                                counts, pos, tgt, w, d, pl["srcbuf"], pl["marker"],
+                                max_code, overflow)
 
     run(COUNT, empty_pos, empty_u32, empty_f32, empty_d)
     row_ptr = np.zeros(n_total + 1, dtype=np.int64)
@@ -111,6 +119,13 @@ def build_synapses(net, seed, rank, n_ranks):
     pos = row_ptr[:-1].copy()
     counts = np.zeros(1, dtype=np.int64)
     run(FILL, pos, tgt, w, d)
+    if overflow[0] and d.dtype == np.uint8:  # a drawn delay exceeds 255 steps: widen
+        d = np.empty(n_syn, dtype=np.uint16)
+        pos[:] = row_ptr[:-1]
+        run(FILL, pos, tgt, w, d)
+    if overflow[0] and d.dtype == np.uint16 and int(d.max()) == 65535:
+        from ..spec import SpecError
+        raise SpecError("delay_ms", f">= {65535 * dt} ms", "delays must be below 65535 steps")
     del pos
     if n_syn:
         sort_rows_by_delay(row_ptr, tgt, w, d, int(d.max()))

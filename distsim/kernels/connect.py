@@ -99,12 +99,14 @@ def _draw_sources(rule, key, t, j, src_lo, n_src, k_fixed, p, tgt_count, tgt_off
 def generate_projection(mode, rule, seed, proj_id, src_lo, n_src, tgt_lo, tgt_gids, tgt_lidx,
                         k_fixed, p, tgt_counts, allow_autapses, allow_multapses,
                         wspec, dspec, inv_dt, counts, pos, out_tgt, out_w, out_d,
-                        srcbuf, marker):
+                        srcbuf, marker, max_code, overflow):
     """Generate one projection's synapses onto the local targets ``tgt_gids``.
 
     wspec, dspec: float64[5] = (kind, a, b, lo, hi) of weight and delay (ms) distributions.
     COUNT mode adds to ``counts[source gid]``; FILL mode writes target local index, weight and
     delay (steps, NEST rounding ``floor(d/dt + 0.5)``) at ``pos[source gid]`` and advances it.
+    A delay above ``max_code`` (the largest value of out_d's dtype) sets ``overflow[0]``;
+    the caller then generates again with a wider dtype.
     Returns the number of synapses generated (int64).
     """
     total = 0
@@ -129,7 +131,11 @@ def generate_projection(mode, rule, seed, proj_id, src_lo, n_src, tgt_lo, tgt_gi
             q = pos[s]
             out_tgt[q] = tl
             out_w[q] = w
-            out_d[q] = int(math.floor(d * inv_dt + 0.5))
+            ds = int(math.floor(d * inv_dt + 0.5))
+            if ds > max_code:
+                overflow[0] = 1
+                ds = max_code
+            out_d[q] = ds
             pos[s] = q + 1
     return total
 
