@@ -2,7 +2,7 @@
 # The main job: set up what is missing, simulate the Potjans-Diesmann microcircuit at full
 # scale (77,169 neurons, 0.3 billion synapses) on 2 MPI ranks into one HDF5 file, and reduce
 # it with dask to population rates against the reference rates (table and figures in out/).
-#   bash scripts/main.sh                                   # full scale, 0.5 s warm-up + 1 s
+#   bash scripts/main.sh                                   # full scale, 0.5 s warm-up + 2 s
 #   SETS="N_scaling=0.1" T_SIM=5000 bash scripts/main.sh   # another scale or duration
 #   MODEL=brunel SETS="g=6 eta=4" bash scripts/main.sh     # another model
 set -euo pipefail
@@ -16,7 +16,7 @@ RANKS="${RANKS:-2}"
 MODEL="${MODEL:-microcircuit}"
 if [ -z "${SETS+x}" ]; then SETS="N_scaling=1.0"; [ "$MODEL" = microcircuit ] || SETS=""; fi
 T_PRESIM="${T_PRESIM:-500}"
-T_SIM="${T_SIM:-1000}"
+T_SIM="${T_SIM:-2000}"
 OUT="${OUT:-out/$MODEL.h5}"
 mkdir -p "$(dirname "$OUT")" out/figures
 set_args=()
