@@ -1,6 +1,7 @@
 """Neuron update kernels (pure numba): one call advances a contiguous range of local neurons
-through a whole min-delay slice of steps. Ring buffers and Poisson entries are indexed by
-local index ``i``; the group's own state and parameter arrays by ``j = i - lo``.
+through a whole min-delay slice of steps. Ring buffers are indexed by local index
+``lo + j``; the group's own state arrays by ``j``; parameter arrays by ``j`` or, when the
+whole group shares a value, have length 1 (see ``_at``).
 
 Step convention (NEST's): step ``s`` advances the state from ``s*dt`` to ``(s+1)*dt``; a spike
 produced in step ``s`` carries the stamp ``s+1`` (its time is ``(s+1)*dt``) and reaches a
@@ -82,6 +83,14 @@ def _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, 
 
 
 @njit(inline="always", cache=True)
+def _at(a, j):
+    """Parameter of neuron j: ``a`` holds one value per neuron, or a single value shared by
+    the whole group (the length test is loop-invariant, so LLVM unswitches the loop and the
+    shared case reads registers instead of streaming arrays)."""
+    return a[j] if a.shape[0] > 1 else a[0]
+
+
+@njit(inline="always", cache=True)
 def _end_of_step(s, slot, lo, n, ring_cur, cur, spk, out_idx, out_stamp, n_out,
                  V, rec_idx, rec_buf, rec_interval, rec_row):
     """What every model does at the end of step s: read this step's current input (pA) into
@@ -132,13 +141,13 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
             r = refr[j]
             inp = rex[j] + rin[j]
             inp += pex[j] + pin[j]
-            v = P30[j] * (y0[j] + I_e[j]) + P33[j] * (V[j] - E_L[j]) + inp
-            v = max(v, V_min[j] - E_L[j])
-            vm = E_L[j] + v if r == 0 else V[j]
+            v = _at(P30, j) * (y0[j] + _at(I_e, j)) + _at(P33, j) * (V[j] - _at(E_L, j)) + inp
+            v = max(v, _at(V_min, j) - _at(E_L, j))
+            vm = _at(E_L, j) + v if r == 0 else V[j]
             r = r - 1 if r > 0 else r
-            spike = vm >= V_th[j]
-            V[j] = V_reset[j] if spike else vm
-            refr[j] = ref_steps[j] if spike else r
+            spike = vm >= _at(V_th, j)
+            V[j] = _at(V_reset, j) if spike else vm
+            refr[j] = _at(ref_steps, j) if spike else r
             spk[j] = spike
             rex[j] = 0.0
             rin[j] = 0.0
@@ -172,19 +181,19 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
         rin = ring_in[slot, lo:hi]
         for j in range(n):  # branch-free: selects instead of ifs
             r = refr[j]
-            v = E_L[j] + ((V[j] - E_L[j]) * P22[j] + I_syn_ex[j] * P21_ex[j]
-                          + I_syn_in[j] * P21_in[j] + (I_e[j] + i0[j]) * P20[j])
+            v = _at(E_L, j) + ((V[j] - _at(E_L, j)) * _at(P22, j) + I_syn_ex[j] * _at(P21_ex, j)
+                          + I_syn_in[j] * _at(P21_in, j) + (_at(I_e, j) + i0[j]) * _at(P20, j))
             vm = v if r == 0 else V[j]
             r = r - 1 if r > 0 else r
-            ie = I_syn_ex[j] * P11_ex[j]
+            ie = I_syn_ex[j] * _at(P11_ex, j)
             ie += rex[j] + pex[j]
-            ii = I_syn_in[j] * P11_in[j]
+            ii = I_syn_in[j] * _at(P11_in, j)
             ii += rin[j] + pin[j]
             I_syn_ex[j] = ie
             I_syn_in[j] = ii
-            spike = vm >= V_th[j]
-            V[j] = V_reset[j] if spike else vm
-            refr[j] = ref_steps[j] if spike else r
+            spike = vm >= _at(V_th, j)
+            V[j] = _at(V_reset, j) if spike else vm
+            refr[j] = _at(ref_steps, j) if spike else r
             spk[j] = spike
             rex[j] = 0.0
             rin[j] = 0.0

@@ -106,3 +106,23 @@ def test_ring_buffer_wraparound_many_spikes():
     arr = np.array([int(round(t * 10)) + 23 for t in times])  # stamps at which the jump is seen
     ref = [float(sum(0.5 * mpmath.exp(-(int(k) - a) / mpmath.mpf(50)) for a in arr if a <= k)) for k in st]
     assert close(v, ref, 1.0) < 1e-9
+
+
+@pytest.mark.parametrize("model", ["iaf_psc_delta", "iaf_psc_exp"])
+def test_per_neuron_parameters_in_a_merged_block(model):
+    """Populations of one model share a kernel call; per-neuron (drawn) and per-population
+    parameters must still act neuron by neuron: each trace equals a lone neuron's."""
+    from conftest import run_network
+
+    pa = {"I_e": {"dist": "uniform", "low": 380.0, "high": 520.0}, "tau_m": 10.0, "V_m": -70.0}
+    pb = {"I_e": 450.0, "tau_m": 15.0, "t_ref": 3.0, "V_m": -65.0}
+    devs = [Device("voltmeter", ["A", "B"], {"interval_ms": H})]
+    net = Network([Population("A", model, 3, pa), Population("B", model, 2, pb)], [], devs, dt_ms=H)
+    sim, _, samples = run_network(net, 60.0)
+    assert len(sim.groups) == 1 and sim.groups[0].p["I_e"].size == 5  # one heterogeneous block
+    drawn = sim.groups[0].p["I_e"][:3]
+    assert np.unique(drawn).size == 3
+    for pop, params, k in [("A", dict(pa, I_e=float(drawn[i])), i) for i in range(3)] + \
+                          [("B", pb, i) for i in range(2)]:
+        _, st, v = single(model, params, [], 60.0)
+        assert np.array_equal(samples[pop][2][:, k], v), (pop, k)
