@@ -32,15 +32,12 @@ def _numba_cache_setup():
         return
     mine = _os.path.join(base, f"rank{rank}")
     if _os.path.isdir(shared):
+        # a fresh, complete copy: merging file by file pairs one writer's index with another
+        # writer's code files, and numba then reloads a wrong entry on every call
         import shutil
         try:
-            for root, _, files in _os.walk(shared):
-                dst = _os.path.join(mine, _os.path.relpath(root, shared))
-                _os.makedirs(dst, exist_ok=True)
-                for f in files:
-                    s, d = _os.path.join(root, f), _os.path.join(dst, f)
-                    if not _os.path.exists(d) or _os.path.getmtime(d) < _os.path.getmtime(s):
-                        shutil.copy2(s, d)
+            shutil.rmtree(mine, ignore_errors=True)
+            shutil.copytree(shared, mine)
         except OSError:
             pass  # a cold cache only costs compile time
     _os.environ["NUMBA_CACHE_DIR"] = mine
