@@ -325,9 +325,10 @@ def plot(path, a, cmp, ds, ns):
             ax.hlines(q["NN"]["max"], k - 0.32, k - 0.08, color=c_n, lw=2)
             ax.hlines(q["DN"]["mean"], k + 0.08, k + 0.32, color=c_d, lw=2)
             if not q["pass"]:
-                ax.text(k, ax.get_ylim()[1], "FAIL", color="red", ha="center", va="top", fontsize=8)
+                ax.text(k, 0.99, "FAIL", color="red", ha="center", va="top", fontsize=9,
+                        fontweight="bold", transform=ax.get_xaxis_transform())
         ax.set_xticks(range(len(STATS)), STATS)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.12)  # room for the FAIL labels
         ax.grid(alpha=0.3, axis="y")
         if r == 0:
             ax.set_title("KS distance D")
