@@ -200,7 +200,6 @@ class Simulation:
         self.current_devs = []  # (change steps int64[], amplitudes float64[], delay steps, idx)
         self.spike_rec_mask = np.zeros(self.n_local, dtype=bool)
         self.spike_recorders = []
-        self.voltmeters = []
         self.dev_max_delay = 0
         for di, dv in enumerate(self.net.devices):
             p = dv.params
@@ -243,7 +242,6 @@ class Simulation:
                 for g in self.groups:  # blocks with this voltmeter but no recorded neuron here
                     if g.rec is None and any(pop.name in dv.targets for pop in g.pops):
                         g.rec = (np.empty(0, np.int64), interval, di)
-                self.voltmeters.append(dv)
         flat, width = stack_tables(tables)
         for g in self.groups:
             g.pg = _poisson_blocks(blocks[id(g)], flat, width, g.hi - g.lo)

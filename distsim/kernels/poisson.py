@@ -4,18 +4,15 @@ One random 64-bit word per draw, so a draw is addressed by (stream key, step) al
 is stored as int64 thresholds ``floor(cdf * 2**63)`` and compared with the top 63 bits of the
 word: integer compares, no int-to-float conversion. The first ``BRANCHLESS`` entries are
 compared without branches (a data-dependent search loop costs ~25 ns a draw in branch
-mispredictions at the small means of network drive, 0.1-3 per step).
+mispredictions at the small means of network drive, 0.1-3 per step). The draw itself
+is ``kernels.neurons._poisson_step``; this module builds the tables.
 """
 import math
 
 import numpy as np
-from numba import njit
-
-from .rng import GOLDEN, mix64
 
 BRANCHLESS = 16  # entries searched without branches; tables are padded beyond this
 _TOP = 2 ** 63 - 1
-_S1 = np.uint64(1)
 
 
 def cdf_table(mean):
@@ -45,18 +42,3 @@ def stack_tables(tables):
         thr[-1] = _TOP
         out[i, : t.size] = thr
     return out.ravel().copy(), width
-
-
-@njit(inline="always", cache=True)
-def poisson_count(tables, offset, key, step):
-    """Poisson count for (stream key, step) by inversion of the thresholds at ``offset``."""
-    u = np.int64(mix64(key + np.uint64(step) * GOLDEN) >> _S1)  # uniform in [0, 2**63)
-    if u == _TOP:
-        u = _TOP - 1
-    k = 0
-    for j in range(BRANCHLESS):
-        k += u >= tables[offset + j]
-    if k == BRANCHLESS:  # rare tail (or a large mean)
-        while u >= tables[offset + k]:
-            k += 1
-    return k
