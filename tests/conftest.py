@@ -36,3 +36,4 @@ def synapse_list(table, n_ranks=1, rank=0):
     src = np.repeat(np.arange(table.row_ptr.size - 1), np.diff(table.row_ptr))
     tgt = table.tgt.astype(np.int64) * n_ranks + rank
     return src, tgt, table.w.copy(), table.d.astype(np.int64)
+

@@ -9,5 +9,6 @@ in the same order on all ranks, so an implementation may use collectives there):
   close(sim)                          after the last run
 """
 from .memory import MemoryRecorder
+from .tee import TeeRecorder
 
-__all__ = ["MemoryRecorder"]
+__all__ = ["MemoryRecorder", "TeeRecorder"]

@@ -18,6 +18,7 @@ from distsim.comm import SerialComm, get_comm
 from distsim.engine import Simulation
 from distsim.networks.brunel import brunel
 from distsim.recording import MemoryRecorder
+from distsim.recording import TeeRecorder as _Tee
 from distsim.recording import hdf5 as hdf5_mod
 from distsim.recording.hdf5 import HDF5Recorder, read_report, read_spikes
 from distsim.spec import Device, SpecError
@@ -26,17 +27,6 @@ SEED = 11
 T_SIM = 40.0
 
 
-class _Tee:
-    """Forward every recorder call to several recorders."""
-
-    def __init__(self, recs):
-        self.recs = recs
-
-    def __getattr__(self, name):
-        def call(*a):
-            for r in self.recs:
-                getattr(r, name)(*a)
-        return call
 
 
 @pytest.fixture

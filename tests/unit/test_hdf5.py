@@ -19,6 +19,7 @@ from distsim.comm import SerialComm
 from distsim.engine import Simulation
 from distsim.networks.brunel import brunel
 from distsim.recording import MemoryRecorder
+from distsim.recording import TeeRecorder as _Tee
 from distsim.recording.hdf5 import HDF5Recorder, read_report, read_spikes
 from distsim.spec import SpecError
 
@@ -111,17 +112,6 @@ def _serial_run(path=None, t_sim=T_SIM, seed=SEED, **kw):
     return mem, sim
 
 
-class _Tee:
-    """Forward every recorder call to several recorders."""
-
-    def __init__(self, recs):
-        self.recs = recs
-
-    def __getattr__(self, name):
-        def call(*a):
-            for r in self.recs:
-                getattr(r, name)(*a)
-        return call
 
 
 def _expected_spikes(mem, sim, max_stamp=None):

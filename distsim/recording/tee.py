@@ -1,0 +1,15 @@
+"""Send one run's recording to several recorders at once."""
+
+
+class TeeRecorder:
+    """Recorder that forwards every call (begin, spikes, samples, after_slice, close) to each
+    of ``recorders`` in order, e.g. an HDF5 file and an in-memory copy."""
+
+    def __init__(self, recorders):
+        self.recs = list(recorders)
+
+    def __getattr__(self, name):
+        def call(*a):
+            for r in self.recs:
+                getattr(r, name)(*a)
+        return call
