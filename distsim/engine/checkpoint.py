@@ -1,10 +1,11 @@
 """Checkpoint and restore the complete dynamic state of a Simulation, keyed by gid.
 
 What a run needs to continue exactly: the step counter, every neuron's state variables
-(membrane potential, synaptic currents, current input, refractory counter), and the three
-ring buffers (excitatory, inhibitory, current input) for every neuron. Random numbers need no
-state: every draw is addressed by (seed, stream, step). Spikes in flight are already in the
-ring buffers at a slice boundary, which is the only place a checkpoint is taken.
+(membrane potential, synaptic currents, current input, refractory counter), the network
+input still on its way (the event lists summed per arrival step and target, excitatory and
+inhibitory) and the current-input rows, for every neuron. Random numbers need no state: every
+draw is addressed by (seed, stream, step). Spikes in flight are already in the event lists at
+a slice boundary, which is the only place a checkpoint is taken.
 
 Everything is stored by gid, not by rank, so a checkpoint written with N ranks restores on
 any number of ranks. The file (HDF5, beside the output: ``OUT.h5.ckpt``) is written by rank 0
@@ -14,7 +15,8 @@ the previous checkpoint intact.
 Layout::
   /            attrs: step, seed, dt_ms, n_neurons, n_ranks_written, spec_json, ring_slots
   /state/<population>/<variable>   [population size] by gid offset
-  /ring/ex, /ring/in, /ring/cur    [ring_slots, n_neurons] by gid
+  /ring/ex, /ring/in    pending input [ring_slots, n_neurons] by gid (arrival step % ring_slots)
+  /ring/cur             current-input rows [min delay or 0, n_neurons] by gid
   /recorder    attrs written by the recorder (positions in the output file)
 """
 import json
@@ -42,7 +44,7 @@ def save(sim, path, recorder_attrs=None):
     comm = sim.comm
     local = {
         "state": {pop.name: g.pop_state(k) for g in sim.groups for k, pop in enumerate(g.pops)},
-        "ring": (sim.ring_ex[:, : sim.n_local], sim.ring_in[:, : sim.n_local], sim.ring_cur[:, : sim.n_local]),
+        "ring": (*sim.pending_input(), sim.ring_cur[:, : sim.n_local]),
     }
     parts = comm.gather(local, root=0)
     if comm.rank == 0:
@@ -55,7 +57,7 @@ def save(sim, path, recorder_attrs=None):
             f.attrs["n_neurons"] = sim.n_neurons
             f.attrs["n_ranks_written"] = size
             f.attrs["spec_json"] = _spec_json(sim.net)
-            f.attrs["ring_slots"] = sim.R
+            f.attrs["ring_slots"] = sim.R_ev
             for g in sim.groups:
                 for pop in g.pops:
                     a, b = sim.gid_ranges[pop.name]
@@ -111,7 +113,7 @@ def restore(sim, path):
             raise SpecError("--resume", path, f"checkpoint seed {int(f.attrs['seed'])} differs from {sim.seed}")
         if f.attrs["spec_json"] != _spec_json(sim.net):
             raise SpecError("--resume", path, "checkpoint was written for a different network")
-        if int(f.attrs["ring_slots"]) != sim.R:
+        if int(f.attrs["ring_slots"]) != sim.R_ev:
             raise SpecError("--resume", path, "ring buffer size differs (different delays)")
         r, size = sim.rank, sim.size
         for g in sim.groups:
@@ -120,8 +122,8 @@ def restore(sim, path):
                 offs = local_gids(a, b, r, size) - a
                 for var, view in g.pop_state(k).items():
                     view[...] = f[f"state/{pop.name}/{var}"][...][offs]
-        for name, ring in (("ex", sim.ring_ex), ("in", sim.ring_in), ("cur", sim.ring_cur)):
-            ring[:, : sim.n_local] = f[f"ring/{name}"][:, r::size]
+        sim.set_pending_input(f["ring/ex"][:, r::size], f["ring/in"][:, r::size])
+        sim.ring_cur[:, : sim.n_local] = f["ring/cur"][:, r::size]
         sim.step = int(f.attrs["step"])
     sim.comm.barrier()
     return sim.step

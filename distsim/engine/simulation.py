@@ -8,7 +8,7 @@ import numpy as np
 
 from ..comm import get_comm
 from ..connectivity import build_synapses
-from ..kernels.delivery import deliver, sort_spikes
+from ..kernels.delivery import deliver, pending_dense, scatter, sort_spikes
 from ..kernels.poisson import cdf_table, stack_tables
 from ..kernels.rng import TAG_INIT, TAG_POISSON, draw_per_gid, keys_per_gid
 from ..models import MODELS
@@ -119,11 +119,17 @@ class Simulation:
             dmax = dmin
         self.min_delay, self.max_delay = int(dmin), int(dmax)
         self._build_devices()
-        # ring slots: the longest delay plus one slice; spike generators inject a slice ahead
-        self.R = self.max_delay + self.min_delay + max(self.dev_max_delay, 1)
+        # network spikes wait in per-arrival-step event lists (R_ev of them: the longest delay
+        # plus one slice) and are scattered into the input rows of a slice at its start;
+        # devices inject into those rows then too, so one slice of rows (R) is enough
+        self.R = self.min_delay
+        self.R_ev = self.max_delay + self.min_delay
         n = self.n_local
         self.ring_ex = np.zeros((self.R, n))
         self.ring_in = np.zeros((self.R, n))
+        self.ev_n = np.zeros(self.R_ev, dtype=np.int64)
+        self.ev_tgt = np.empty((self.R_ev, 1024), dtype=np.uint32)
+        self.ev_val = np.empty((self.R_ev, 1024))
         # current input (dc/step generators) only when there is such a device: no rows else
         self.ring_cur = np.zeros((self.R if self.current_devs else 0, n))
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
@@ -144,11 +150,13 @@ class Simulation:
                       else self._param_array(pop, b[2], "E_L", pop.params.get("E_L", Value(0, model.params["E_L"].default))))
         g.cal = model.calibrate(g.p, self.dt)
         g.state = model.init_state(g.hi - g.lo, np.concatenate(V0))
-        # a value shared by the whole group is passed as one element: at full scale the
-        # update otherwise streams ~16 parameter arrays per step out of cache
-        for d in (g.p, g.cal):
-            for key, arr in d.items():
-                if arr.size > 1 and np.all(arr == arr[0]):
+        # when the whole group shares every parameter, each is passed as one element: the
+        # kernels then hoist them into registers and vectorise (and stream no parameter
+        # arrays); otherwise every parameter is passed per neuron
+        arrays = [a for d in (g.p, g.cal) for a in d.values()]
+        if all(a.size >= 1 and np.all(a == a.flat[0]) for a in arrays):
+            for d in (g.p, g.cal):
+                for key, arr in d.items():
                     d[key] = arr[:1].copy()
 
     def _param_array(self, pop, gids, key, value):
@@ -321,6 +329,7 @@ class Simulation:
                 self.ring_cur[si % R, idx] += ai
 
     def _slice(self, t0, M):
+        scatter(t0, M, self.ev_tgt, self.ev_val, self.ev_n, self.R_ev, self.ring_ex, self.ring_in, self.R)
         self._inject_devices(t0, M)
         n_out = 0
         rings = (self.ring_ex, self.ring_in, self.ring_cur)
@@ -376,8 +385,40 @@ class Simulation:
         g, st, mult = r[0::3], r[1::3], r[2::3]
         if g.size:
             order = sort_spikes(g, st, self.n_neurons)
-            self.n_events += deliver(g, st, mult, order, self.syn.row_ptr, self.syn.tgt,
-                                     self.syn.w, self.syn.d, self.ring_ex, self.ring_in, self.R)
+            while True:
+                n_ev = deliver(g, st, mult, order, self.syn.row_ptr, self.syn.tgt, self.syn.w,
+                               self.syn.d, self.ev_tgt, self.ev_val, self.ev_n, self.R_ev)
+                if n_ev >= 0:
+                    break
+                self._grow_event_lists(-n_ev)
+            self.n_events += n_ev
+
+    def _grow_event_lists(self, need):
+        """Give every event list room for ``need`` events (and 25% more)."""
+        cap = max(need, int(1.25 * self.ev_tgt.shape[1]))
+        for name in ("ev_tgt", "ev_val"):
+            old = getattr(self, name)
+            new = np.empty((self.R_ev, cap), dtype=old.dtype)
+            for slot in range(self.R_ev):
+                new[slot, : self.ev_n[slot]] = old[slot, : self.ev_n[slot]]
+            setattr(self, name, new)
+
+    def pending_input(self):
+        """Network input still on its way, as dense (ex, in) float64 arrays [R_ev, n_local]
+        indexed by arrival step % R_ev (weight units); used by checkpoints."""
+        return pending_dense(self.ev_tgt, self.ev_val, self.ev_n, self.n_local)
+
+    def set_pending_input(self, ex, inh):
+        """Replace the pending network input by dense arrays as from :meth:`pending_input`
+        (one event per nonzero entry: later events add to it in the same order as before)."""
+        self.ev_n[:] = 0
+        for slot in range(self.R_ev):
+            t = np.concatenate([np.flatnonzero(ex[slot]), np.flatnonzero(inh[slot])])
+            if t.size > self.ev_tgt.shape[1]:
+                self._grow_event_lists(t.size)
+            self.ev_tgt[slot, : t.size] = t
+            self.ev_val[slot, : t.size] = np.concatenate([ex[slot][ex[slot] != 0], inh[slot][inh[slot] != 0]])
+            self.ev_n[slot] = t.size
 
     # ---------------------------------------------------------------- info
     def info(self):

@@ -1,7 +1,9 @@
 """Neuron update kernels (pure numba): one call advances a contiguous range of local neurons
 through a whole min-delay slice of steps. Ring buffers are indexed by local index
-``lo + j``; the group's own state arrays by ``j``; parameter arrays by ``j`` or, when the
-whole group shares a value, have length 1 (see ``_at``).
+``lo + j``; the group's own state arrays by ``j``. Parameter arrays either all hold one
+value per neuron or, when the whole group shares every parameter, all have length 1: the
+kernels then hoist them out of the loop over neurons, which lets LLVM vectorise it (a
+length test per parameter inside the loop kept it scalar, 5-7 ns instead of ~1 ns/neuron).
 
 Step convention (NEST's): step ``s`` advances the state from ``s*dt`` to ``(s+1)*dt``; a spike
 produced in step ``s`` carries the stamp ``s+1`` (its time is ``(s+1)*dt``) and reaches a
@@ -83,14 +85,6 @@ def _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, 
 
 
 @njit(inline="always", cache=True)
-def _at(a, j):
-    """Parameter of neuron j: ``a`` holds one value per neuron, or a single value shared by
-    the whole group (the length test is loop-invariant, so LLVM unswitches the loop and the
-    shared case reads registers instead of streaming arrays)."""
-    return a[j] if a.shape[0] > 1 else a[0]
-
-
-@njit(inline="always", cache=True)
 def _end_of_step(s, slot, lo, n, ring_cur, cur, spk, out_idx, out_stamp, n_out,
                  V, rec_idx, rec_buf, rec_interval, rec_row):
     """What every model does at the end of step s: read this step's current input (pA) into
@@ -113,6 +107,47 @@ def _end_of_step(s, slot, lo, n, ring_cur, cur, spk, out_idx, out_stamp, n_out,
     return n_out, rec_row
 
 
+@njit(inline="always", cache=True)
+def _delta_neuron(j, V, refr, y0, rex, rin, pex, pin, spk,
+                  P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps):
+    """One iaf_psc_delta neuron, one step (scalar parameters; branch-free selects)."""
+    r = refr[j]
+    inp = rex[j] + rin[j]
+    inp += pex[j] + pin[j]
+    v = P30 * (y0[j] + I_e) + P33 * (V[j] - E_L) + inp
+    v = max(v, V_min - E_L)
+    vm = E_L + v if r == 0 else V[j]
+    r = r - 1 if r > 0 else r
+    spike = vm >= V_th
+    V[j] = V_reset if spike else vm
+    refr[j] = ref_steps if spike else r
+    spk[j] = spike
+    rex[j] = 0.0
+    rin[j] = 0.0
+
+
+@njit(inline="always", cache=True)
+def _exp_neuron(j, V, refr, i0, I_syn_ex, I_syn_in, rex, rin, pex, pin, spk,
+                P22, P11_ex, P11_in, P21_ex, P21_in, P20, E_L, I_e, V_th, V_reset, ref_steps):
+    """One iaf_psc_exp neuron, one step (scalar parameters; branch-free selects)."""
+    r = refr[j]
+    v = E_L + ((V[j] - E_L) * P22 + I_syn_ex[j] * P21_ex + I_syn_in[j] * P21_in + (I_e + i0[j]) * P20)
+    vm = v if r == 0 else V[j]
+    r = r - 1 if r > 0 else r
+    ie = I_syn_ex[j] * P11_ex
+    ie += rex[j] + pex[j]
+    ii = I_syn_in[j] * P11_in
+    ii += rin[j] + pin[j]
+    I_syn_ex[j] = ie
+    I_syn_in[j] = ii
+    spike = vm >= V_th
+    V[j] = V_reset if spike else vm
+    refr[j] = ref_steps if spike else r
+    spk[j] = spike
+    rex[j] = 0.0
+    rin[j] = 0.0
+
+
 @njit(cache=True)
 def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
                          P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps,
@@ -131,26 +166,21 @@ def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
     """
     rec_row = rec_row0
     n = hi - lo
+    shared = P33.shape[0] == 1  # the engine passes all parameters shared or all per neuron
     for s in range(t0, t0 + nsteps):
         slot = s % R
         _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
                       pb_stop, pb_keys, pb_idx, tables, pex, pin)
         rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
         rin = ring_in[slot, lo:hi]
-        for j in range(n):  # branch-free: selects instead of ifs
-            r = refr[j]
-            inp = rex[j] + rin[j]
-            inp += pex[j] + pin[j]
-            v = _at(P30, j) * (y0[j] + _at(I_e, j)) + _at(P33, j) * (V[j] - _at(E_L, j)) + inp
-            v = max(v, _at(V_min, j) - _at(E_L, j))
-            vm = _at(E_L, j) + v if r == 0 else V[j]
-            r = r - 1 if r > 0 else r
-            spike = vm >= _at(V_th, j)
-            V[j] = _at(V_reset, j) if spike else vm
-            refr[j] = _at(ref_steps, j) if spike else r
-            spk[j] = spike
-            rex[j] = 0.0
-            rin[j] = 0.0
+        if shared:  # parameters hoisted into registers: this loop vectorises (~1 ns/neuron)
+            for j in range(n):
+                _delta_neuron(j, V, refr, y0, rex, rin, pex, pin, spk, P33[0], P30[0], E_L[0],
+                              I_e[0], V_th[0], V_reset[0], V_min[0], ref_steps[0])
+        else:
+            for j in range(n):
+                _delta_neuron(j, V, refr, y0, rex, rin, pex, pin, spk, P33[j], P30[j], E_L[j],
+                              I_e[j], V_th[j], V_reset[j], V_min[j], ref_steps[j])
         n_out, rec_row = _end_of_step(s, slot, lo, n, ring_cur, y0, spk, out_idx, out_stamp, n_out,
                                       V, rec_idx, rec_buf, rec_interval, rec_row)
     return n_out, rec_row
@@ -173,30 +203,23 @@ def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
     """
     rec_row = rec_row0
     n = hi - lo
+    shared = P22.shape[0] == 1  # the engine passes all parameters shared or all per neuron
     for s in range(t0, t0 + nsteps):
         slot = s % R
         _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
                       pb_stop, pb_keys, pb_idx, tables, pex, pin)
         rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
         rin = ring_in[slot, lo:hi]
-        for j in range(n):  # branch-free: selects instead of ifs
-            r = refr[j]
-            v = _at(E_L, j) + ((V[j] - _at(E_L, j)) * _at(P22, j) + I_syn_ex[j] * _at(P21_ex, j)
-                          + I_syn_in[j] * _at(P21_in, j) + (_at(I_e, j) + i0[j]) * _at(P20, j))
-            vm = v if r == 0 else V[j]
-            r = r - 1 if r > 0 else r
-            ie = I_syn_ex[j] * _at(P11_ex, j)
-            ie += rex[j] + pex[j]
-            ii = I_syn_in[j] * _at(P11_in, j)
-            ii += rin[j] + pin[j]
-            I_syn_ex[j] = ie
-            I_syn_in[j] = ii
-            spike = vm >= _at(V_th, j)
-            V[j] = _at(V_reset, j) if spike else vm
-            refr[j] = _at(ref_steps, j) if spike else r
-            spk[j] = spike
-            rex[j] = 0.0
-            rin[j] = 0.0
+        if shared:  # parameters hoisted into registers: this loop vectorises (~1 ns/neuron)
+            for j in range(n):
+                _exp_neuron(j, V, refr, i0, I_syn_ex, I_syn_in, rex, rin, pex, pin, spk,
+                            P22[0], P11_ex[0], P11_in[0], P21_ex[0], P21_in[0], P20[0], E_L[0],
+                            I_e[0], V_th[0], V_reset[0], ref_steps[0])
+        else:
+            for j in range(n):
+                _exp_neuron(j, V, refr, i0, I_syn_ex, I_syn_in, rex, rin, pex, pin, spk,
+                            P22[j], P11_ex[j], P11_in[j], P21_ex[j], P21_in[j], P20[j], E_L[j],
+                            I_e[j], V_th[j], V_reset[j], ref_steps[j])
         n_out, rec_row = _end_of_step(s, slot, lo, n, ring_cur, i0, spk, out_idx, out_stamp, n_out,
                                       V, rec_idx, rec_buf, rec_interval, rec_row)
     return n_out, rec_row
