@@ -2,8 +2,8 @@
 
 What a run needs to continue exactly: the step counter, every neuron's state variables
 (membrane potential, synaptic currents, current input, refractory counter), the network
-input still on its way (the event lists summed per arrival step and target, excitatory and
-inhibitory) and the current-input rows, for every neuron. Random numbers need no state: every
+input still on its way (every pending event: arrival slot, target gid, weight, in list
+order) and the current-input rows. Random numbers need no state: every
 draw is addressed by (seed, stream, step). Spikes in flight are already in the event lists at
 a slice boundary, which is the only place a checkpoint is taken.
 
@@ -15,7 +15,8 @@ the previous checkpoint intact.
 Layout::
   /            attrs: step, seed, dt_ms, n_neurons, n_ranks_written, spec_json, ring_slots
   /state/<population>/<variable>   [population size] by gid offset
-  /ring/ex, /ring/in    pending input [ring_slots, n_neurons] by gid (arrival step % ring_slots)
+  /pending/<kind>/slot, /gid, /value   pending events (kind: single, multiple), list order,
+                        slot = arrival step % ring_slots
   /ring/cur             current-input rows [min delay or 0, n_neurons] by gid
   /recorder    attrs written by the recorder (positions in the output file)
 """
@@ -44,7 +45,8 @@ def save(sim, path, recorder_attrs=None):
     comm = sim.comm
     local = {
         "state": {pop.name: g.pop_state(k) for g in sim.groups for k, pop in enumerate(g.pops)},
-        "ring": (*sim.pending_input(), sim.ring_cur[:, : sim.n_local]),
+        "pending": sim.events.records(sim.rank, sim.size),
+        "ring_cur": sim.ring_cur[:, : sim.n_local],
     }
     parts = comm.gather(local, root=0)
     if comm.rank == 0:
@@ -68,11 +70,14 @@ def save(sim, path, recorder_attrs=None):
                             offs = local_gids(a, b, r, size) - a
                             full[offs] = parts[r]["state"][pop.name][var]
                         grp.create_dataset(var, data=full)
-            for k, name in enumerate(("ex", "in", "cur")):
-                full = np.empty((parts[0]["ring"][k].shape[0], sim.n_neurons))
-                for r in range(size):
-                    full[:, r::size] = parts[r]["ring"][k]
-                f.create_dataset(f"ring/{name}", data=full)
+            full = np.empty((parts[0]["ring_cur"].shape[0], sim.n_neurons))
+            for r in range(size):
+                full[:, r::size] = parts[r]["ring_cur"]
+            f.create_dataset("ring/cur", data=full)
+            for kind in ("single", "multiple"):
+                for i, name in enumerate(("slot", "gid", "value")):
+                    f.create_dataset(f"pending/{kind}/{name}",
+                                     data=np.concatenate([parts[r]["pending"][kind][i] for r in range(size)]))
             rg = f.create_group("recorder")
             for k, v in (recorder_attrs or {}).items():
                 rg.attrs[k] = v
@@ -122,7 +127,8 @@ def restore(sim, path):
                 offs = local_gids(a, b, r, size) - a
                 for var, view in g.pop_state(k).items():
                     view[...] = f[f"state/{pop.name}/{var}"][...][offs]
-        sim.set_pending_input(f["ring/ex"][:, r::size], f["ring/in"][:, r::size])
+        sim.events.load({kind: tuple(f[f"pending/{kind}/{name}"][...] for name in ("slot", "gid", "value"))
+                         for kind in ("single", "multiple")}, r, size)
         sim.ring_cur[:, : sim.n_local] = f["ring/cur"][:, r::size]
         sim.step = int(f.attrs["step"])
     sim.comm.barrier()

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..comm import get_comm
 from ..connectivity import build_synapses
-from ..kernels.delivery import deliver, pending_dense, scatter, sort_spikes
+from .events import EventLists
+from ..kernels.delivery import pack_records, sort_spikes
 from ..kernels.poisson import cdf_table, stack_tables
 from ..kernels.rng import TAG_INIT, TAG_POISSON, draw_per_gid, keys_per_gid
 from ..models import MODELS
@@ -127,14 +128,15 @@ class Simulation:
         n = self.n_local
         self.ring_ex = np.zeros((self.R, n))
         self.ring_in = np.zeros((self.R, n))
-        self.ev_n = np.zeros(self.R_ev, dtype=np.int64)
-        self.ev_tgt = np.empty((self.R_ev, 1024), dtype=np.uint32)
-        self.ev_val = np.empty((self.R_ev, 1024))
+        self.events = EventLists(self.R_ev)
         # current input (dc/step generators) only when there is such a device: no rows else
         self.ring_cur = np.zeros((self.R if self.current_devs else 0, n))
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
         self.out_stamp = np.empty_like(self.out_idx)
+        self.sendbuf = np.empty(self.out_idx.size * REC_WIDTH, dtype=np.int64)
+        self._send_counts = np.empty(size, dtype=np.int64)
         self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
+        self._no_rec = (np.empty(0, np.int64), np.empty((0, 0)), 1, 0)
         self._zero_displs = np.zeros(size, dtype=np.int64)
         self.n_synapses = self.comm.allreduce_sum(self.syn.n)
 
@@ -329,7 +331,7 @@ class Simulation:
                 self.ring_cur[si % R, idx] += ai
 
     def _slice(self, t0, M):
-        scatter(t0, M, self.ev_tgt, self.ev_val, self.ev_n, self.R_ev, self.ring_ex, self.ring_in, self.R)
+        self.events.scatter(t0, M, self.ring_ex, self.ring_in, self.R)
         self._inject_devices(t0, M)
         n_out = 0
         rings = (self.ring_ex, self.ring_in, self.ring_cur)
@@ -344,17 +346,17 @@ class Simulation:
                 buf = np.empty((n_rows, rec_idx.size))
                 rec = (rec_idx, buf, interval, 0)
             else:
-                rec = (np.empty(0, np.int64), np.empty((0, 0)), 1, 0)
+                rec = self._no_rec
             n_out, _ = g.model.update(g, t0, M, self.R, rings, g.pg, out, n_out, rec)
             if g.rec is not None:
                 stamps = (np.arange(t0 // interval + 1, (t0 + M) // interval + 1) * interval)
                 samples.append((g, rec_idx, stamps, buf))
-        local_idx = self.out_idx[:n_out]
-        stamps = self.out_stamp[:n_out]
-        gids = local_idx * self.size + self.rank
         self.n_spikes += n_out
-        self._exchange_and_deliver(gids, stamps)
+        self._exchange_and_deliver(n_out)
         if self.recorder is not None:
+            local_idx = self.out_idx[:n_out]
+            stamps = self.out_stamp[:n_out]
+            gids = local_idx * self.size + self.rank
             m = self.spike_rec_mask[local_idx]
             self.recorder.spikes(gids[m], stamps[m])
             for g, rec_idx, st, buf in samples:
@@ -363,62 +365,27 @@ class Simulation:
                     self.recorder.samples(pop.name, rec_idx[cols] * self.size + self.rank, st,
                                           buf[:, cols])
 
-    def _exchange_and_deliver(self, gids, stamps):
-        n = gids.size
-        rec = np.empty(n * REC_WIDTH, dtype=np.int64)
-        rec[0::3] = gids
-        rec[1::3] = stamps
-        rec[2::3] = 1
-        size = self.size
-        send_counts = np.full(size, n * REC_WIDTH, dtype=np.int64)
-        flagged = send_counts | STOP_FLAG if self.stop_requested else send_counts
-        recv_counts = self.comm.alltoall_counts(flagged)
-        if np.any(recv_counts & STOP_FLAG):
+    def _exchange_and_deliver(self, n_out):
+        """Send this slice's n_out spikes (out_idx, out_stamp) to every rank, receive every
+        rank's, and deliver them into the event lists (per-step cost kept to a few calls)."""
+        n = pack_records(self.out_idx, self.out_stamp, n_out, self.size, self.rank, self.sendbuf)
+        send_counts = self._send_counts
+        send_counts.fill(n | STOP_FLAG if self.stop_requested else n)
+        recv_counts = self.comm.alltoall_counts(send_counts)
+        send_counts.fill(n)
+        if recv_counts.max() >= STOP_FLAG:
             self.stopped = True
             recv_counts = recv_counts & ~STOP_FLAG
         total = int(recv_counts.sum())
         if total > self.recvbuf.size:
             self.recvbuf = np.empty(max(total, 2 * self.recvbuf.size), dtype=np.int64)
         # every rank gets the same records: one send block, displacement 0 for all
-        self.comm.alltoallv(rec, send_counts, self.recvbuf, recv_counts, self._zero_displs)
+        self.comm.alltoallv(self.sendbuf, send_counts, self.recvbuf, recv_counts, self._zero_displs)
         r = self.recvbuf[:total]
         g, st, mult = r[0::3], r[1::3], r[2::3]
         if g.size:
             order = sort_spikes(g, st, self.n_neurons)
-            while True:
-                n_ev = deliver(g, st, mult, order, self.syn.row_ptr, self.syn.tgt, self.syn.w,
-                               self.syn.d, self.ev_tgt, self.ev_val, self.ev_n, self.R_ev)
-                if n_ev >= 0:
-                    break
-                self._grow_event_lists(-n_ev)
-            self.n_events += n_ev
-
-    def _grow_event_lists(self, need):
-        """Give every event list room for ``need`` events (and 25% more)."""
-        cap = max(need, int(1.25 * self.ev_tgt.shape[1]))
-        for name in ("ev_tgt", "ev_val"):
-            old = getattr(self, name)
-            new = np.empty((self.R_ev, cap), dtype=old.dtype)
-            for slot in range(self.R_ev):
-                new[slot, : self.ev_n[slot]] = old[slot, : self.ev_n[slot]]
-            setattr(self, name, new)
-
-    def pending_input(self):
-        """Network input still on its way, as dense (ex, in) float64 arrays [R_ev, n_local]
-        indexed by arrival step % R_ev (weight units); used by checkpoints."""
-        return pending_dense(self.ev_tgt, self.ev_val, self.ev_n, self.n_local)
-
-    def set_pending_input(self, ex, inh):
-        """Replace the pending network input by dense arrays as from :meth:`pending_input`
-        (one event per nonzero entry: later events add to it in the same order as before)."""
-        self.ev_n[:] = 0
-        for slot in range(self.R_ev):
-            t = np.concatenate([np.flatnonzero(ex[slot]), np.flatnonzero(inh[slot])])
-            if t.size > self.ev_tgt.shape[1]:
-                self._grow_event_lists(t.size)
-            self.ev_tgt[slot, : t.size] = t
-            self.ev_val[slot, : t.size] = np.concatenate([ex[slot][ex[slot] != 0], inh[slot][inh[slot] != 0]])
-            self.ev_n[slot] = t.size
+            self.n_events += self.events.deliver(g, st, mult, order, self.syn)
 
     # ---------------------------------------------------------------- info
     def info(self):
