@@ -30,23 +30,25 @@ sys.path.insert(0, ROOT)
 
 def measure_costs(t_ms=300.0):
     """(c_u ns per neuron-step, c_d ns per event, o us per step, spikes/neuron/s, events per spike)."""
-    import distsim.engine.simulation as S
+    import distsim.engine.events as E
     from distsim.comm import SerialComm
     from distsim.engine import Simulation
-    from distsim.kernels import delivery
     from distsim.networks.microcircuit import microcircuit
 
     sim = Simulation(microcircuit(N_scaling=0.1, record_spikes=False), seed=1, comm=SerialComm())
     sim.run(200.0)  # warm-up (and compile)
     acc = {"update": 0.0, "deliver": 0.0}
-    deliver0 = S.deliver
+    deliver0, scatter0 = E.deliver, E.scatter
 
-    def timed_deliver(*a):
-        t = time.perf_counter()
-        r = deliver0(*a)
-        acc["deliver"] += time.perf_counter() - t
-        return r
-    S.deliver = timed_deliver
+    def timed(f):
+        def g(*a):
+            t = time.perf_counter()
+            r = f(*a)
+            acc["deliver"] += time.perf_counter() - t
+            return r
+        return g
+    # delivery = appending events to the lists + scattering them into the input rows
+    E.deliver, E.scatter = timed(deliver0), timed(scatter0)
     g = sim.groups[0]
     upd0 = g.model.update
 
@@ -60,7 +62,7 @@ def measure_costs(t_ms=300.0):
     t = time.perf_counter()
     sim.run(t_ms)
     wall = time.perf_counter() - t
-    S.deliver = deliver0
+    E.deliver, E.scatter = deliver0, scatter0
     steps = sim.step - step0
     events = sim.n_events - ev0
     spikes = sim.n_spikes - sp0
@@ -89,7 +91,7 @@ def main(argv=None):
     N, S_full, dt = 77169, 2.9888e8, 1e-4
     rate = 3.2  # full-scale mean rate (spikes/s) measured with distsim at N_scaling=1
     E = rate * N * S_full / N  # events per second: every spike reaches the mean out-degree
-    R = 80  # ring slots (max delay ~ 6 ms + one step) at full scale
+    D_MEAN = 15  # mean delay in steps (excitatory 1.5 ms): how long an event waits in its list
     ex = json.load(open(a.alltoallv))
     # oversubscribed runs (more ranks than cores) time the OS scheduler, not MPI: use only
     # rank counts that fit the cores, and a logarithmic growth per doubling (MPICH's
@@ -111,7 +113,9 @@ def main(argv=None):
         upd = c_u * 1e-9 * N / P
         dlv = c_d * 1e-9 * E * dt / P
         t_step = upd + dlv + o * 1e-6 + t_ex
-        mem = m0 + 9.0 * S_full / P + 8.0 * N + 2 * 8.0 * R * N / P + 56.0 * N / P
+        # synapse tables, row pointers, event lists (8 B an event in flight, x2 for bursts),
+        # input rows and neuron state
+        mem = m0 + 9.0 * S_full / P + 8.0 * N + 2 * 8.0 * D_MEAN * E * dt / P + 2 * 8.0 * N / P + 56.0 * N / P
         rows.append({"ranks": P, "update_us": upd * 1e6, "deliver_us": dlv * 1e6, "overhead_us": o,
                      "exchange_us": t_ex * 1e6, "rtf": t_step / dt, "mem_per_rank_GB": mem / 1e9,
                      "comm_share": t_ex / t_step})

@@ -2,14 +2,17 @@
 
 Contract of one min-delay slice ``[t0, t0 + M)`` (M = minimum network delay in steps):
 
-1. stimulators that bypass the network (spike_generator, current generators) put the input
-   that arrives in this slice into the ring buffers;
+1. the event lists of the slice's steps (network input delivered earlier) are added into
+   the input rows (``R = M`` rows, row ``s % R`` for step ``s``): ordinary events, then
+   events of spikes with a multiplicity, each in delivery order; then stimulators that
+   bypass the network (spike_generator, current generators) add this slice's input;
 2. every local neuron group is updated through all M steps in one jitted call, reading and
-   clearing ring slot ``s % R`` in step ``s`` and drawing its Poisson input keyed by
+   clearing input row ``s % R`` in step ``s`` and drawing its Poisson input keyed by
    (device, gid, step);
 3. every rank joins the exchange, even with zero spikes: counts with Alltoall, then the
    spike records ``(gid, stamp, multiplicity)`` with Alltoallv;
-4. received spikes are sorted by (stamp, gid) and delivered into the ring buffers; they
+4. received spikes are sorted by (stamp, gid) and their synaptic events appended to the
+   event list of their arrival step (``R_ev = max delay + M`` lists, recycled chunks); they
    arrive at step >= t0 + M because every delay is >= M;
 5. recorders get this slice's spikes and samples; the output is flushed collectively at
    fixed simulated times.
