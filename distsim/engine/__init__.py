@@ -8,7 +8,9 @@ Contract of one min-delay slice ``[t0, t0 + M)`` (M = minimum network delay in s
    bypass the network (spike_generator, current generators) add this slice's input;
 2. every local neuron group is updated through all M steps in one jitted call, reading and
    clearing input row ``s % R`` in step ``s`` and drawing its Poisson input keyed by
-   (device, gid, step);
+   (device, gid, step) and its own noise (GIF escape noise, population-node spike numbers)
+   keyed by (gid, step); a population node (gif_pop_psc_exp) emits one record per step
+   whose multiplicity is its number of spikes, every other model multiplicity 1;
 3. every rank joins the exchange, even with zero spikes: counts with Alltoall, then the
    spike records ``(gid, stamp, multiplicity)`` with Alltoallv;
 4. received spikes are sorted by (stamp, gid) and their synaptic events appended to the

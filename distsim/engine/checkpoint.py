@@ -65,7 +65,7 @@ def save(sim, path, recorder_attrs=None):
                     a, b = sim.gid_ranges[pop.name]
                     grp = f.create_group(f"state/{pop.name}")
                     for var in g.state:
-                        full = np.empty(b - a, dtype=g.state[var].dtype)
+                        full = np.empty((b - a,) + g.state[var].shape[1:], dtype=g.state[var].dtype)
                         for r in range(size):
                             offs = local_gids(a, b, r, size) - a
                             full[offs] = parts[r]["state"][pop.name][var]

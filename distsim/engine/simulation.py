@@ -11,7 +11,7 @@ from ..connectivity import build_synapses
 from .events import EventLists
 from ..kernels.delivery import pack_records, sort_spikes
 from ..kernels.poisson import cdf_table, stack_tables
-from ..kernels.rng import TAG_INIT, TAG_POISSON, draw_per_gid, keys_per_gid
+from ..kernels.rng import TAG_ESCAPE, TAG_INIT, TAG_POISSON, draw_per_gid, keys_per_gid
 from ..models import MODELS
 from ..partition import local_gids, local_range, n_local
 from ..spec import SpecError, validate
@@ -36,6 +36,10 @@ class Group:
         self.cal = {}
         self.state = {}
         self.rec = None  # (rec_idx local indices, interval steps, device index) of a voltmeter
+        self.rec_vars = ("V_m",)  # the voltmeter's variables (buffer columns variable-major)
+        self.rec_codes = np.zeros(1, np.int64)  # their codes, for models with several recordables
+        self.keys = None  # per-neuron random stream keys (models with noise of their own)
+        self.dt = 0.1
 
     def pop_state(self, k):
         """dict variable -> view of population k's part of the state arrays."""
@@ -133,30 +137,49 @@ class Simulation:
         self.ring_cur = np.zeros((self.R if self.current_devs else 0, n))
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
         self.out_stamp = np.empty_like(self.out_idx)
+        self.out_mult = np.ones_like(self.out_idx)  # multiplicity of each output record
         self.sendbuf = np.empty(self.out_idx.size * REC_WIDTH, dtype=np.int64)
         self._send_counts = np.empty(size, dtype=np.int64)
         self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
         self._no_rec = (np.empty(0, np.int64), np.empty((0, 0)), 1, 0)
         self._zero_displs = np.zeros(size, dtype=np.int64)
         self.n_synapses = self.comm.allreduce_sum(self.syn.n)
+        self.has_multiplicity = any(MODELS[p.model].emits_multiplicity for p in net.populations)
 
     def _init_group(self, g):
         model = g.model
+        g.dt = self.dt
         for key, par in model.params.items():
             g.p[key] = np.concatenate([self._param_array(pop, b[2], key, pop.params.get(key, Value(0, par.default)))
                                        for pop, b in zip(g.pops, g.bounds)])
+        for key, default in model.bool_params.items():
+            g.p[key] = np.concatenate([np.full(b[2].size, float(pop.params.get(key, default)))
+                                       for pop, b in zip(g.pops, g.bounds)])
+        for key, lp in model.list_params.items():
+            # [neuron, component], zero-padded to the group's longest list (time constants
+            # padded with 1 ms: a padded component never gets a jump, so it stays zero)
+            lists = [model.list_value(pop.params, key) for pop in g.pops]
+            width = max(len(x) for x in lists)
+            pad = 1.0 if lp.rule == "positive" else 0.0
+            g.p[key] = np.concatenate([np.tile(np.array(list(x) + [pad] * (width - len(x)), np.float64),
+                                               (b[2].size, 1)).reshape(b[2].size, width)
+                                       for x, b in zip(lists, g.bounds)])
         V0 = []
         for pop, b in zip(g.pops, g.bounds):
             v0 = pop.params.get("V_m")  # NEST: V_m starts at E_L unless given
             V0.append(self._param_array(pop, b[2], "V_m", v0) if v0 is not None
                       else self._param_array(pop, b[2], "E_L", pop.params.get("E_L", Value(0, model.params["E_L"].default))))
         g.cal = model.calibrate(g.p, self.dt)
-        g.state = model.init_state(g.hi - g.lo, np.concatenate(V0))
+        g.state = model.init_state(g.hi - g.lo, np.concatenate(V0), g.p, g.cal)
+        if getattr(model, "needs_keys", False):
+            gids = np.concatenate([b[2] for b in g.bounds])
+            g.keys = keys_per_gid(self.seed, TAG_ESCAPE, 0, gids)
         # when the whole group shares every parameter, each is passed as one element: the
         # kernels then hoist them into registers and vectorise (and stream no parameter
         # arrays); otherwise every parameter is passed per neuron
         arrays = [a for d in (g.p, g.cal) for a in d.values()]
-        if all(a.size >= 1 and np.all(a == a.flat[0]) for a in arrays):
+        if getattr(model, "collapse_shared", True) and all(
+                a.shape[0] >= 1 and np.all(a == a[:1]) for a in arrays):
             for d in (g.p, g.cal):
                 for key, arr in d.items():
                     d[key] = arr[:1].copy()
@@ -188,9 +211,16 @@ class Simulation:
                 out.append((g, gids[mask] // self.size))
         return out
 
+    @staticmethod
+    def report_name(pop, var):
+        """Name of the recording of variable ``var`` of population ``pop``: the population's
+        name for V_m, ``"<pop>:<var>"`` for any other variable."""
+        return pop if var == "V_m" else f"{pop}:{var}"
+
     def voltmeter_columns(self):
-        """dict population -> int64 gids of its neurons recorded by a voltmeter on this rank
-        (every population with a voltmeter, in population order, possibly empty)."""
+        """dict report name (see :meth:`report_name`) -> int64 gids of the neurons recorded
+        on this rank (every recorded population and variable, in population order, possibly
+        empty)."""
         out = {}
         for g in self.groups:
             if g.rec is None:
@@ -198,7 +228,18 @@ class Simulation:
             idx = g.rec[0]
             for pop, (lo, hi, _) in zip(g.pops, g.bounds):
                 m = (idx >= lo) & (idx < hi)
-                out[pop.name] = idx[m] * self.size + self.rank
+                for var in g.rec_vars:
+                    out[self.report_name(pop.name, var)] = idx[m] * self.size + self.rank
+        return out
+
+    def report_variables(self):
+        """dict report name -> (variable, unit) of every recording (see voltmeter_columns)."""
+        out = {}
+        for g in self.groups:
+            if g.rec is not None:
+                for pop in g.pops:
+                    for var in g.rec_vars:
+                        out[self.report_name(pop.name, var)] = (var, g.model.recordables[var])
         return out
 
     def _build_devices(self):
@@ -252,6 +293,11 @@ class Simulation:
                 for g in self.groups:  # blocks with this voltmeter but no recorded neuron here
                     if g.rec is None and any(pop.name in dv.targets for pop in g.pops):
                         g.rec = (np.empty(0, np.int64), interval, di)
+                for g in self.groups:
+                    if g.rec is not None and g.rec[2] == di:
+                        g.rec_vars = tuple(p["record_from"])
+                        codes = getattr(g.model, "recordable_codes", {"V_m": 0})
+                        g.rec_codes = np.array([codes[v] for v in g.rec_vars], np.int64)
         flat, width = stack_tables(tables)
         for g in self.groups:
             g.pg = _poisson_blocks(blocks[id(g)], flat, width, g.hi - g.lo)
@@ -335,7 +381,7 @@ class Simulation:
         self._inject_devices(t0, M)
         n_out = 0
         rings = (self.ring_ex, self.ring_in, self.ring_cur)
-        out = (self.out_idx, self.out_stamp)
+        out = (self.out_idx, self.out_stamp, self.out_mult)
         samples = []
         for g in self.groups:
             if g.hi == g.lo and g.rec is None:
@@ -343,11 +389,14 @@ class Simulation:
             if g.rec is not None:
                 rec_idx, interval, di = g.rec
                 n_rows = (t0 + M) // interval - t0 // interval
-                buf = np.empty((n_rows, rec_idx.size))
+                buf = np.empty((n_rows, rec_idx.size * len(g.rec_vars)))
                 rec = (rec_idx, buf, interval, 0)
             else:
                 rec = self._no_rec
+            n_before = n_out
             n_out, _ = g.model.update(g, t0, M, self.R, rings, g.pg, out, n_out, rec)
+            if not g.model.emits_multiplicity:
+                self.out_mult[n_before:n_out] = 1
             if g.rec is not None:
                 stamps = (np.arange(t0 // interval + 1, (t0 + M) // interval + 1) * interval)
                 samples.append((g, rec_idx, stamps, buf))
@@ -358,17 +407,25 @@ class Simulation:
             stamps = self.out_stamp[:n_out]
             gids = local_idx * self.size + self.rank
             m = self.spike_rec_mask[local_idx]
-            self.recorder.spikes(gids[m], stamps[m])
+            if self.has_multiplicity:  # a record of multiplicity k is k spikes
+                mult = self.out_mult[:n_out][m]
+                self.recorder.spikes(np.repeat(gids[m], mult), np.repeat(stamps[m], mult))
+            else:
+                self.recorder.spikes(gids[m], stamps[m])
             for g, rec_idx, st, buf in samples:
+                nrec = rec_idx.size
                 for pop, (lo, hi, _) in zip(g.pops, g.bounds):
-                    cols = (rec_idx >= lo) & (rec_idx < hi)
-                    self.recorder.samples(pop.name, rec_idx[cols] * self.size + self.rank, st,
-                                          buf[:, cols])
+                    cols = np.flatnonzero((rec_idx >= lo) & (rec_idx < hi))
+                    for v, var in enumerate(g.rec_vars):
+                        self.recorder.samples(self.report_name(pop.name, var),
+                                              rec_idx[cols] * self.size + self.rank, st,
+                                              buf[:, v * nrec + cols])
 
     def _exchange_and_deliver(self, n_out):
         """Send this slice's n_out spikes (out_idx, out_stamp) to every rank, receive every
         rank's, and deliver them into the event lists (per-step cost kept to a few calls)."""
-        n = pack_records(self.out_idx, self.out_stamp, n_out, self.size, self.rank, self.sendbuf)
+        n = pack_records(self.out_idx, self.out_stamp, self.out_mult, n_out, self.size, self.rank,
+                         self.sendbuf)
         send_counts = self._send_counts
         send_counts.fill(n | STOP_FLAG if self.stop_requested else n)
         recv_counts = self.comm.alltoall_counts(send_counts)

@@ -26,6 +26,7 @@ TAG_TOTAL = 2
 TAG_POISSON = 3
 TAG_INIT = 4
 TAG_NOISE = 5
+TAG_ESCAPE = 6  # escape noise of GIF neurons and population nodes
 
 
 @njit(inline="always", cache=True)

@@ -12,11 +12,19 @@ class Param:
 
     default: float
     unit: str
-    rule: str = "finite"  # "positive" (> 0), "nonneg" (>= 0), "finite", "lower" (finite or -inf)
+    rule: str = "finite"  # "positive" (> 0), "nonneg" (>= 0), "finite", "lower" (finite or
+    # -inf), "count" (a constant integer >= 1), "kernel" (a constant integer >= 1, or -1: auto)
 
     def check(self, field, value):
         """Raise SpecError unless every value the parameter can take is allowed."""
         lo, hi = bounds(value)
+        if self.rule in ("count", "kernel"):
+            ok = value.is_constant and float(value.a).is_integer()
+            ok = ok and (value.a >= 1 or (self.rule == "kernel" and value.a == -1))
+            if not ok:
+                allowed = "an integer >= 1" + (" or -1 (automatic)" if self.rule == "kernel" else "")
+                raise SpecError(field, value.to_raw(), f"must be {allowed} ({self.unit})")
+            return
         if self.rule == "lower":
             if math.isnan(lo) or math.isnan(hi) or hi == math.inf:
                 raise SpecError(field, value.to_raw(), f"must be a number or -inf ({self.unit})")
@@ -31,29 +39,90 @@ class Param:
             raise SpecError(field, value.to_raw(), f"must be >= 0 ({self.unit}){extra}")
 
 
+@dataclass(frozen=True)
+class ListParam:
+    """A parameter that is a list of numbers (one per component, e.g. adaptation kernels),
+    the same for every neuron of a population; each element must satisfy ``rule``."""
+
+    default: tuple
+    unit: str
+    rule: str = "finite"  # "positive" or "finite"
+
+    def parse(self, field, raw):
+        """The list as a tuple of floats; raises SpecError naming the bad element."""
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = [raw]
+        if not isinstance(raw, (list, tuple)):
+            raise SpecError(field, raw, f"must be a list of numbers ({self.unit})")
+        out = []
+        for i, v in enumerate(raw):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise SpecError(f"{field}[{i}]", v, f"must be a finite number ({self.unit})")
+            if self.rule == "positive" and not v > 0:
+                raise SpecError(f"{field}[{i}]", v, f"must be > 0 ({self.unit})")
+            out.append(float(v))
+        return tuple(out)
+
+
 class NeuronModel:
     """Base class: subclasses set ``name``, ``params``, ``weight_unit`` and implement
     ``calibrate``, ``init_state`` and ``update``."""
 
     name = ""
     params = {}
+    list_params = {}  # name -> ListParam
+    list_pairs = ()  # (a, b): list parameters that must have the same length
+    bool_params = {}  # name -> default
     weight_unit = ""
-    recordables = ("V_m",)
+    recordables = {"V_m": "mV"}  # variable -> unit
+    emits_multiplicity = False  # True: update writes a multiplicity per output record
+
+    @classmethod
+    def parse_params(cls, field, raw):
+        """Parse a population's raw parameters: list parameters to tuples of floats, flags to
+        bool, the rest to :class:`Value`. Raises SpecError naming the field."""
+        from ..spec.values import parse_value
+        out = {}
+        for k, v in raw.items():
+            if k in cls.list_params:
+                out[k] = cls.list_params[k].parse(f"{field}.{k}", v)
+            elif k in cls.bool_params:
+                if not isinstance(v, bool):
+                    raise SpecError(f"{field}.{k}", v, "must be true or false")
+                out[k] = v
+            else:
+                out[k] = parse_value(f"{field}.{k}", v)
+        for a, b in cls.list_pairs:
+            la = len(out.get(a, cls.list_params[a].default))
+            lb = len(out.get(b, cls.list_params[b].default))
+            if la != lb:
+                raise SpecError(f"{field}.{b}", list(out.get(b, cls.list_params[b].default)),
+                                f"must have as many elements as {a} ({la})")
+        return out
+
+    @classmethod
+    def list_value(cls, pop_params, key):
+        """A list parameter of a population (tuple of floats), its default if not given."""
+        return tuple(pop_params.get(key, cls.list_params[key].default))
 
     @classmethod
     def check_params(cls, field, values, dt_ms):
         """Validate a population's parameters (dict name -> Value); raises SpecError."""
+        known = list(cls.params) + list(cls.list_params) + list(cls.bool_params) + ["V_m"]
         for key, v in values.items():
+            if key in cls.list_params or key in cls.bool_params:
+                continue
             if key not in cls.params and key != "V_m":
                 raise SpecError(f"{field}.{key}", v.to_raw(),
                                 f"unknown parameter of {cls.name}; allowed: "
-                                f"{', '.join(sorted(list(cls.params) + ['V_m']))}")
+                                f"{', '.join(sorted(known))}")
             if key == "V_m":
                 p = Param(0.0, "mV")
             else:
                 p = cls.params[key]
             p.check(f"{field}.{key}", v)
-        cls.check_relations(field, {k: bounds(v) for k, v in values.items()}, dt_ms)
+        cls.check_relations(field, {k: bounds(v) for k, v in values.items()
+                                    if k not in cls.list_params and k not in cls.bool_params}, dt_ms)
 
     @classmethod
     def check_relations(cls, field, rng, dt_ms):

@@ -39,7 +39,7 @@ class IafPscDelta(NeuronModel):
         }
 
     @staticmethod
-    def init_state(n, V0):
+    def init_state(n, V0, p=None, cal=None):
         """State arrays for n neurons with initial V_m = V0 (mV)."""
         return {"V": V0.astype(np.float64).copy(), "refr": np.zeros(n, np.int64),
                 "y0": np.zeros(n)}

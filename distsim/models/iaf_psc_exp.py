@@ -42,7 +42,7 @@ class IafPscExp(NeuronModel):
         }
 
     @staticmethod
-    def init_state(n, V0):
+    def init_state(n, V0, p=None, cal=None):
         """State arrays for n neurons with initial V_m = V0 (mV), currents zero (pA)."""
         return {"V": V0.astype(np.float64).copy(), "refr": np.zeros(n, np.int64),
                 "i0": np.zeros(n), "I_syn_ex": np.zeros(n), "I_syn_in": np.zeros(n)}

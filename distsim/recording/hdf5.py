@@ -10,6 +10,7 @@ Layout::
     /spikes/<pop>/node_ids              uint64, global gids
     /spikes/<pop>/timestamps            float64, attr units="ms"
     /report/<pop>                       attrs: variable="V_m", units="mV"
+    /report/<pop>:<var>                 the same for another recorded variable (e.g. "E:mean")
     /report/<pop>/data                  float64 [time, recorded neuron], columns by gid
     /report/<pop>/node_ids              uint64, the recorded gids (increasing)
     /report/<pop>/times                 float64 ms, one per row of data
@@ -145,6 +146,7 @@ class HDF5Recorder:
         mine = sim.voltmeter_columns()
         allrec = comm.allgather(mine)
         self.report_pops = list(mine)
+        self.report_vars = sim.report_variables()
         self.report_gids, self.report_cols = {}, {}
         for p in self.report_pops:
             parts = [r.get(p, np.empty(0, np.int64)) for r in allrec]
@@ -252,13 +254,14 @@ class HDF5Recorder:
             gids = self.report_gids[p]
             n = gids.size
             g = rp.create_group(p)
-            g.attrs["variable"] = "V_m"
-            g.attrs["units"] = "mV"
+            var, unit = self.report_vars.get(p, ("V_m", "mV"))
+            g.attrs["variable"] = var
+            g.attrs["units"] = unit
             ccols = max(1, min(n, 4096))
             crows = max(1, REPORT_CHUNK_BYTES // (8 * ccols))
             d = g.create_dataset("data", shape=(0, n), maxshape=(None, n if n else None),
                                  dtype=np.float64, chunks=(crows, ccols))
-            d.attrs["units"] = "mV"
+            d.attrs["units"] = unit
             g.create_dataset("node_ids", data=gids.astype(np.uint64))
             t = g.create_dataset("times", shape=(0,), maxshape=(None,), dtype=np.float64,
                                  chunks=(max(crows, 1024),))

@@ -249,7 +249,7 @@ def validate(net):
         p.n = _int(f"{f}.n", p.n, lo=1)
         if not isinstance(p.params, dict):
             raise SpecError(f"{f}.params", p.params, "must be a table/dict")
-        p.params = {k: parse_value(f"{f}.params.{k}", v) for k, v in p.params.items()}
+        p.params = MODELS[p.model].parse_params(f"{f}.params", p.params)
         MODELS[p.model].check_params(f"{f}.params", p.params, dt)
     if net.n_neurons >= 2 ** 32:
         raise SpecError("populations", net.n_neurons, "at most 2**32 - 1 neurons in total")
@@ -396,9 +396,17 @@ def _validate_device(net, i, dv, names, sizes, dt):
         k = p["interval_ms"] / dt
         if abs(k - round(k)) > 1e-9 * max(1.0, k):
             raise SpecError(f"{f}.interval_ms", p["interval_ms"], f"must be a multiple of dt_ms = {dt}")
+        from ..models import MODELS
         rf = p["record_from"]
         if isinstance(rf, str):
             rf = [rf]
-        if list(rf) != ["V_m"]:
-            raise SpecError(f"{f}.record_from", rf, "allowed: ['V_m']")
-        p["record_from"] = ["V_m"]
+        if not isinstance(rf, (list, tuple)) or not rf or len(set(rf)) != len(rf):
+            raise SpecError(f"{f}.record_from", rf, "must be a non-empty list of distinct variable names")
+        for t in dv.targets:
+            allowed = MODELS[net.population(t).model].recordables
+            bad = [v for v in rf if v not in allowed]
+            if bad:
+                raise SpecError(f"{f}.record_from", bad[0],
+                                f"not recordable in {t} ({net.population(t).model}); allowed: "
+                                f"{', '.join(allowed)}")
+        p["record_from"] = list(rf)
