@@ -204,7 +204,7 @@ def cmd_warm(args, comm):
     from .engine import Simulation
     from .spec import Device, Network, Population, Projection
 
-    for model in ("iaf_psc_delta", "iaf_psc_exp"):
+    for model in ("iaf_psc_delta", "iaf_psc_exp", "gif_psc_exp"):
         net = Network([Population("A", model, 4, {"I_e": 1000.0, "V_m": {"dist": "normal", "mean": -70.0, "std": 1.0}})],
                       [Projection("A", "A", "fixed_indegree", weight=1.0, delay_ms=0.2, indegree=2),
                        Projection("A", "A", "fixed_total_number", weight={"dist": "normal", "mean": 1.0, "std": 0.1},
@@ -219,6 +219,12 @@ def cmd_warm(args, comm):
                        Device("voltmeter", ["A"], {"interval_ms": 0.1})])
         from .recording import MemoryRecorder
         Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+    net = Network([Population("P", "gif_pop_psc_exp", 2, {"N": 10})],
+                  [Projection("P", "P", "all_to_all", weight=1.0, delay_ms=0.5)],
+                  [Device("step_current_generator", ["P"], {"amplitude_times_ms": [0.5], "amplitude_values_pA": [1.0]}),
+                   Device("spike_recorder", ["P"]),
+                   Device("multimeter", ["P"], {"interval_ms": 0.5, "record_from": ["n_events", "mean"]})], dt_ms=0.5)
+    Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
     if comm.rank == 0:
         print("[distsim] numba kernels compiled", file=sys.stderr)
     return 0

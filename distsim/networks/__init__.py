@@ -7,8 +7,9 @@ from ..spec import SpecError
 def builtin_models():
     """dict name -> builder function(**params) -> Network."""
     from .brunel import brunel
+    from .gif_populations import gif_populations
 
-    models = {"brunel": brunel}
+    models = {"brunel": brunel, "gif_populations": gif_populations}
     try:
         from .microcircuit import microcircuit
         models["microcircuit"] = microcircuit

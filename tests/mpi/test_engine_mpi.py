@@ -109,3 +109,32 @@ def test_brunel_rate_seed_000():
         print(f"Brunel order 2500 mean rate {rate:.2f} spikes/s")
     assert abs(rate - 31.9) / 31.9 < 0.03, rate
     assert abs(rate - 32.0) / 32.0 < 0.03, rate
+
+
+@pytest.mark.mpi(min_size=2)
+def test_gif_micro_network_bit_identical_to_one_rank():
+    """gif_psc_exp (escape noise keyed by gid and step) in the seed-001 network, 300 ms."""
+    from distsim.networks.gif_populations import gif_populations
+
+    spikes = _assert_same_as_serial(lambda: gif_populations("micro", size=50), 300.0, seed=7)
+    assert spikes[0].size > 500
+
+
+@pytest.mark.mpi(min_size=2)
+def test_gif_meso_and_micro_mixed_bit_identical_to_one_rank():
+    """Population nodes (multiplicity records) driving and driven by spiking neurons."""
+    from distsim.networks.gif_populations import gif_populations
+
+    def make():
+        net = gif_populations("meso", size=50)
+        net.populations.append(Population("R", "gif_psc_exp", 30, {"lambda_0": 10.0, "V_T_star": -52.0,
+                                                                   "Delta_V": 1.0, "I_e": 70.0,
+                                                                   "q_sfa": [1.0], "tau_sfa": [50.0]}))
+        net.projections += [Projection("E", "R", "all_to_all", weight=2.0, delay_ms=1.5),
+                            Projection("R", "I", "all_to_all", weight=5.0, delay_ms=1.0)]
+        net.devices[-2].targets.append("R")  # the spike recorder
+        return net
+
+    spikes = _assert_same_as_serial(make, 300.0, seed=3)
+    gids = spikes[0]
+    assert np.sum(gids < 2) > 500 and np.sum(gids >= 2) > 20  # nodes and neurons both spike

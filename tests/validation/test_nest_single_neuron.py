@@ -56,21 +56,30 @@ def compare(model, params, inputs, t_ms=60.0, min_spikes=1):
 DELTA = {"E_L": -70.0, "V_th": -55.0, "V_reset": -70.0, "C_m": 250.0, "tau_m": 10.0, "t_ref": 2.0,
          "V_m": -70.0}
 EXP = dict(DELTA, tau_syn_ex=2.0, tau_syn_in=0.5)
+# gif_psc_exp with certain firing: lambda_0 (1/s) so large and Delta_V (mV) so small that the
+# firing probability per step is 1 above E_sfa and below 1e-30 a few uV under it, so NEST and
+# distsim make the same decisions with any random numbers; adaptation of both kinds
+GIF = {"E_L": -70.0, "V_reset": -65.0, "g_L": 4.0, "C_m": 80.0, "Delta_V": 1e-4, "lambda_0": 1e12,
+       "V_T_star": -55.0, "t_ref": 2.0, "q_sfa": [3.0, 1.0], "tau_sfa": [30.0, 300.0],
+       "q_stc": [20.0], "tau_stc": [15.0], "tau_syn_ex": 2.0, "tau_syn_in": 5.0, "V_m": -70.0}
 
 
-@pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP)])
+@pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP),
+                                          ("gif_psc_exp", GIF)])
 def test_dc_input(model, params):
     compare(model, dict(params, I_e=420.0), [], t_ms=80.0, min_spikes=3)
 
 
 @pytest.mark.parametrize("model,params,w_ex,w_in", [("iaf_psc_delta", DELTA, 6.0, -4.0),
-                                                    ("iaf_psc_exp", EXP, 900.0, -700.0)])
+                                                    ("iaf_psc_exp", EXP, 900.0, -700.0),
+                                                    ("gif_psc_exp", GIF, 300.0, -200.0)])
 def test_spike_trains_both_signs(model, params, w_ex, w_in):
     inputs = [(EXC_TIMES, w_ex, 1.0), (INH_TIMES, w_in, 2.5)]
     compare(model, dict(params, I_e=200.0), inputs, t_ms=60.0, min_spikes=2)
 
 
-@pytest.mark.parametrize("model,params,w", [("iaf_psc_delta", DELTA, 9.0), ("iaf_psc_exp", EXP, 2000.0)])
+@pytest.mark.parametrize("model,params,w", [("iaf_psc_delta", DELTA, 9.0), ("iaf_psc_exp", EXP, 2000.0),
+                                            ("gif_psc_exp", GIF, 400.0)])
 def test_refractoriness_with_input_during_refractory_period(model, params, w):
     """t_ref = 5 ms; inputs keep arriving while refractory (delta: discarded, exp: integrated)."""
     times = [round(1.0 + 0.7 * k, 1) for k in range(60)]
@@ -83,7 +92,16 @@ def test_tau_syn_equal_to_tau_m():
             t_ms=60.0, min_spikes=1)
 
 
-@pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP)])
+def test_gif_subthreshold_with_escape_switched_off():
+    """lambda_0 = 0: the membrane, synaptic and adaptation-free dynamics alone."""
+    inputs = [(EXC_TIMES, 300.0, 1.0), (INH_TIMES, -250.0, 2.5)]
+    ns, _, _ = run_nest("gif_psc_exp", dict(GIF, lambda_0=0.0, I_e=50.0), inputs, 60.0)
+    assert ns.size == 0
+    compare("gif_psc_exp", dict(GIF, lambda_0=0.0, I_e=50.0), inputs, t_ms=60.0, min_spikes=0)
+
+
+@pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP),
+                                          ("gif_psc_exp", GIF)])
 def test_dc_and_step_current_generators(model, params):
     """Current devices: NEST delivers their current with the connection delay and the neuron
     reads it at the end of a step, so it acts from the next step on."""

@@ -1,0 +1,84 @@
+"""The two-population GIF network of seed 001 (NEST example gif_pop_psc_exp; Schwalger et al.
+2017): 800 excitatory and 200 inhibitory GIF neurons with threshold adaptation, a step of the
+input current at 1500 ms, dt = 0.5 ms.
+
+Two forms of one model: ``micro`` builds N GIF neurons per population (gif_psc_exp, fixed
+in-degrees), ``meso`` one gif_pop_psc_exp node per population standing for its N neurons
+(weights scaled by the connection probability, as the seed does). Parameter values and
+unit conversions are the seed's.
+"""
+import numpy as np
+
+from ..spec import Device, Network, Population, Projection, SpecError
+
+NAMES = ("E", "I")
+
+
+def seed_parameters(size=200):
+    """The seed's parameters as a dict (times ms, potentials mV, rates 1/s)."""
+    N = np.array([4, 1]) * size
+    pconn = 0.2
+    J, g = 0.3, 5.0
+    C0 = np.array([[800, 200], [800, 200]]) * 0.2
+    C = np.vstack((N, N)) * pconn
+    return {
+        "N": N, "t_ref": 4.0, "tau_m": 20.0, "mu": 24.0, "c": 10.0, "Delta_u": 2.5,
+        "V_reset": 0.0, "V_th": 15.0, "tau_sfa": [100.0, 1000.0], "J_sfa": [1000.0, 1000.0],
+        "pconn": pconn, "delay": 1.0, "J_syn": np.array([[J, -g * J], [J, -g * J]]) * C0 / C,
+        "tau_ex": 3.0, "tau_in": 6.0, "step_mV": 20.0, "t_step": 1500.0, "C_m": 250.0,
+    }
+
+
+def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
+                    record_interval=1.0, binomial=True):
+    """The seed's network as a :class:`Network`.
+
+    form: "meso" (one gif_pop_psc_exp node per population) or "micro" (gif_psc_exp neurons);
+    size: N_I (N_E = 4 size); t_step (ms) and step_mV: the step of the input (mV, times
+    g_L gives pA); record_interval (ms): multimeter interval of the meso nodes (n_events,
+    mean); binomial: the meso nodes draw binomial (else Poisson) spike numbers.
+    Spikes of every population are recorded (a meso node's record has its spike number).
+    """
+    if form not in ("meso", "micro"):
+        raise SpecError("form", form, "must be 'meso' or 'micro'")
+    if not (isinstance(size, int) and size >= 1):
+        raise SpecError("size", size, "must be an integer >= 1")
+    P = seed_parameters(size)
+    if not 0 < t_step:
+        raise SpecError("t_step", t_step, "must be > 0 (ms)")
+    C_m, tau_m = P["C_m"], P["tau_m"]
+    g_L = C_m / tau_m  # nS
+    q_sfa = [j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])]  # mV*ms -> mV
+    common = {"C_m": C_m, "I_e": P["mu"] * g_L, "lambda_0": P["c"], "Delta_V": P["Delta_u"],
+              "tau_sfa": list(P["tau_sfa"]), "q_sfa": q_sfa, "V_T_star": P["V_th"],
+              "V_reset": P["V_reset"], "t_ref": P["t_ref"], "tau_syn_ex": max(P["tau_ex"], dt),
+              "tau_syn_in": max(P["tau_in"], dt), "E_L": 0.0}
+    g_syn = np.array([C_m / P["tau_ex"], C_m / P["tau_in"]])  # by source population
+    pops, projs = [], []
+    for i, name in enumerate(NAMES):
+        prm = dict(common)
+        if form == "meso":
+            prm.update({"tau_m": tau_m, "N": int(P["N"][i]), "len_kernel": -1, "BinoRand": bool(binomial)})
+            pops.append(Population(name, "gif_pop_psc_exp", 1, prm))
+        else:
+            prm.update({"g_L": g_L, "V_m": 0.0})
+            pops.append(Population(name, "gif_psc_exp", int(P["N"][i]), prm))
+    for i, tgt in enumerate(NAMES):
+        for j, src in enumerate(NAMES):
+            w = float(P["J_syn"][i, j] * g_syn[j])
+            if form == "meso":
+                projs.append(Projection(src, tgt, "all_to_all", weight=w * P["pconn"], delay_ms=P["delay"]))
+            else:
+                projs.append(Projection(src, tgt, "fixed_indegree", weight=w, delay_ms=P["delay"],
+                                        indegree=int(P["pconn"] * P["N"][j])))
+    devices = []
+    for i, name in enumerate(NAMES):
+        # the seed's step_current_generator: 0 from dt on, step_mV * g_L from t_step on
+        devices.append(Device("step_current_generator", [name], name=f"step_{name}",
+                              params={"amplitude_times_ms": [dt, float(t_step)],
+                                      "amplitude_values_pA": [0.0, step_mV * g_L]}))
+    devices.append(Device("spike_recorder", list(NAMES), name="spikes"))
+    if form == "meso":
+        devices.append(Device("multimeter", list(NAMES), name="mm",
+                              params={"interval_ms": record_interval, "record_from": ["n_events", "mean"]}))
+    return Network(pops, projs, devices, dt_ms=dt, name=f"gif_populations_{form}")

@@ -1,0 +1,226 @@
+"""Seed 001's two-population GIF network, mesoscopic (gif_pop_psc_exp) and microscopic
+(gif_psc_exp), in distsim and optionally NEST 3.10, over several trials.
+
+    python scripts/gif_population.py --trials 10 [--nest] [--out scripts/results/gif]
+
+For every (simulator, form) it records the population activities A_N(t) (1 ms bins, spikes/s)
+of E and I, and reports, averaged over trials: the mean activity over [500, 1500) ms and
+[1600, 2000) ms (before and after the step of the input at 1500 ms) and the variance of the
+1 ms-binned activity in those windows. It checks meso against micro (means within 5%,
+variances within 20%) and, with --nest, each distsim form against NEST's (means within 5%).
+Writes ``gif_population.png`` (the seed's figures: activities of one trial and the
+trial-averaged activities, meso and micro, side by side), ``gif_population.json`` and
+``gif_population.md`` to --out. Exit code 1 when a check fails.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+T_END = 2000.0  # ms
+WINDOWS = {"pre": (500.0, 1500.0), "post": (1600.0, 2000.0)}
+BIN = 1.0  # ms
+
+
+def activity(times_ms, n):
+    """Population activity (spikes/s) in 1 ms bins over [0, T_END) from spike times (ms)."""
+    counts = np.histogram(times_ms, bins=np.arange(0.0, T_END + BIN / 2, BIN))[0]
+    return counts / n / (BIN * 1e-3)
+
+
+def run_distsim(form, seed):
+    """dict pop -> activity array (spikes/s) of one distsim trial, and its wall time (s)."""
+    from distsim.engine import Simulation
+    from distsim.networks.gif_populations import NAMES, gif_populations, seed_parameters
+    from distsim.recording.memory import MemoryRecorder
+    from distsim.comm.serial import SerialComm
+
+    net = gif_populations(form)
+    rec = MemoryRecorder()
+    t0 = time.perf_counter()
+    sim = Simulation(net, seed=seed, comm=SerialComm(), recorder=rec)
+    sim.run(T_END)
+    wall = time.perf_counter() - t0
+    gids, stamps = rec.local_spikes()
+    ranges = net.gid_ranges()
+    N = seed_parameters()["N"]
+    out = {}
+    for i, p in enumerate(NAMES):
+        a, b = ranges[p]
+        m = (gids >= a) & (gids < b)
+        out[p] = activity(stamps[m] * net.dt_ms, int(N[i]))
+    return out, wall
+
+
+def run_nest(form, seed):
+    """As :func:`run_distsim` with NEST 3.10, built as in the seed."""
+    import nest
+    from distsim.networks.gif_populations import NAMES, seed_parameters
+
+    P = seed_parameters()
+    dt = 0.5
+    nest.set_verbosity("M_ERROR")
+    nest.ResetKernel()
+    nest.resolution = dt
+    nest.local_num_threads = 1
+    nest.rng_seed = seed + 1
+    C_m, tau_m = P["C_m"], P["tau_m"]
+    g_L = C_m / tau_m
+    common = {"C_m": C_m, "I_e": P["mu"] * g_L, "lambda_0": P["c"], "Delta_V": P["Delta_u"],
+              "tau_sfa": P["tau_sfa"], "q_sfa": [j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])],
+              "V_T_star": P["V_th"], "V_reset": P["V_reset"], "t_ref": P["t_ref"],
+              "tau_syn_ex": max(P["tau_ex"], dt), "tau_syn_in": max(P["tau_in"], dt), "E_L": 0.0}
+    g_syn = [C_m / P["tau_ex"], C_m / P["tau_in"]]
+    t0 = time.perf_counter()
+    pops = []
+    for i in range(2):
+        if form == "meso":
+            pops.append(nest.Create("gif_pop_psc_exp", params=dict(common, tau_m=tau_m, N=int(P["N"][i]),
+                                                                  len_kernel=-1)))
+        else:
+            pops.append(nest.Create("gif_psc_exp", int(P["N"][i]), params=dict(common, g_L=g_L, V_m=0.0)))
+    for i in range(2):
+        for j in range(2):
+            w = P["J_syn"][i, j] * g_syn[j]
+            if form == "meso":
+                nest.Connect(pops[j], pops[i], syn_spec={"weight": w * P["pconn"], "delay": P["delay"]})
+            else:
+                nest.Connect(pops[j], pops[i], {"rule": "fixed_indegree", "indegree": int(P["pconn"] * P["N"][j])},
+                             syn_spec={"weight": w, "delay": P["delay"]})
+    srs = []
+    for i in range(2):
+        sr = nest.Create("spike_recorder")
+        nest.Connect(pops[i], sr)
+        srs.append(sr)
+        sc = nest.Create("step_current_generator")
+        sc.set(amplitude_times=[dt, P["t_step"]], amplitude_values=[0.0, P["step_mV"] * g_L])
+        nest.Connect(sc, pops[i], syn_spec={"weight": 1.0, "delay": dt})
+    nest.Simulate(T_END)
+    wall = time.perf_counter() - t0
+    out = {}
+    for i, p in enumerate(NAMES):
+        ev = srs[i].events
+        t = np.asarray(ev["times"], dtype=np.float64)  # one event per spike (multiplicity expanded)
+        out[p] = activity(t, int(P["N"][i]))
+    return out, wall
+
+
+def window_stats(acts):
+    """Per pop and window: trial-mean activity (spikes/s), its standard error, and the mean
+    over trials of the variance of the 1 ms-binned activity ((spikes/s)^2)."""
+    t = np.arange(0.0, T_END, BIN)
+    out = {}
+    for p in acts[0]:
+        for w, (a, b) in WINDOWS.items():
+            m = (t >= a) & (t < b)
+            means = np.array([x[p][m].mean() for x in acts])
+            var = np.array([x[p][m].var() for x in acts])
+            out[f"{p}/{w}"] = {"mean": float(means.mean()),
+                               "sem": float(means.std(ddof=1) / np.sqrt(means.size)) if means.size > 1 else float("nan"),
+                               "var": float(var.mean())}
+    return out
+
+
+def compare(a, b, key, tol):
+    """Relative difference a/b - 1 per entry and whether it is within tol."""
+    rows = {}
+    for k in a:
+        d = a[k][key] / b[k][key] - 1.0
+        rows[k] = {"distsim": a[k][key], "ref": b[k][key], "rel_diff": float(d), "ok": bool(abs(d) <= tol)}
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trials", type=int, default=10, help="trials per simulator and form (default 10)")
+    ap.add_argument("--seed", type=int, default=1, help="first seed; trial k uses seed + k")
+    ap.add_argument("--nest", action="store_true", help="also run NEST 3.10 (side by side)")
+    ap.add_argument("--out", default="scripts/results/gif", help="output directory")
+    args = ap.parse_args(argv)
+    if args.trials < 2:
+        ap.error("--trials must be >= 2 (a standard error needs two trials)")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.makedirs(args.out, exist_ok=True)
+    runs = {}
+    sims = [("distsim", run_distsim)] + ([("nest", run_nest)] if args.nest else [])
+    walls = {}
+    for form in ("meso", "micro"):
+        for name, fn in sims:
+            acts, ws = [], []
+            for k in range(args.trials):
+                a, w = fn(form, args.seed + k)
+                acts.append(a)
+                ws.append(w)
+            runs[(name, form)] = acts
+            walls[f"{name}/{form}"] = float(np.median(ws))
+            print(f"[gif] {name:7s} {form:5s}: {args.trials} trials, median {np.median(ws):.2f} s each",
+                  flush=True)
+    stats = {f"{n}/{f}": window_stats(a) for (n, f), a in runs.items()}
+    checks = {"meso_vs_micro_mean": compare(stats["distsim/meso"], stats["distsim/micro"], "mean", 0.05),
+              "meso_vs_micro_var": compare(stats["distsim/meso"], stats["distsim/micro"], "var", 0.20)}
+    if args.nest:
+        for form in ("meso", "micro"):
+            checks[f"{form}_vs_nest_mean"] = compare(stats[f"distsim/{form}"], stats[f"nest/{form}"], "mean", 0.05)
+    ok = all(r["ok"] for c in checks.values() for r in c.values())
+    result = {"trials": args.trials, "seed": args.seed, "stats": stats, "checks": checks,
+              "median_wall_s": walls, "all_ok": ok}
+    with open(os.path.join(args.out, "gif_population.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    lines = [f"# GIF populations (seed 001): mesoscopic vs microscopic, {args.trials} trials", "",
+             "Mean activity and variance of the 1 ms-binned activity per window, averaged over "
+             "trials (spikes/s; variance in (spikes/s)^2; +- standard error over trials).", "",
+             "| run | " + " | ".join(f"{k} mean | {k} var" for k in stats["distsim/meso"]) + " |",
+             "|---|" + "---|---|" * len(stats["distsim/meso"])]
+    for run, st in stats.items():
+        lines.append(f"| {run} | " + " | ".join(f"{v['mean']:.3f} +- {v['sem']:.3f} | {v['var']:.1f}"
+                                               for v in st.values()) + " |")
+    lines += ["", "| check | entry | value | reference | rel. diff | ok |", "|---|---|---|---|---|---|"]
+    for c, rows in checks.items():
+        for k, r in rows.items():
+            lines.append(f"| {c} | {k} | {r['distsim']:.3f} | {r['ref']:.3f} | {100 * r['rel_diff']:+.1f}% | "
+                         f"{'yes' if r['ok'] else 'NO'} |")
+    lines += ["", "Median wall time per trial (s): " + ", ".join(f"{k} {v:.2f}" for k, v in walls.items()),
+              "", f"All checks pass: {'yes' if ok else 'NO'}"]
+    with open(os.path.join(args.out, "gif_population.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    plot(runs, os.path.join(args.out, "gif_population.png"))
+    return 0 if ok else 1
+
+
+def plot(runs, path):
+    """The seed's figures side by side: one trial's activities and the trial averages."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.arange(0.0, T_END, BIN)
+    fig, axes = plt.subplots(3, 2, figsize=(12, 8), sharex=True)
+    for col, p in enumerate(("E", "I")):
+        for row, form in enumerate(("meso", "micro")):
+            ax = axes[row, col]
+            ax.plot(t, runs[("distsim", form)][0][p], lw=0.5, color="C0" if form == "meso" else "C1")
+            ax.set_title(f"{p}: one trial, {form}scopic (distsim)")
+            ax.set_ylabel("A_N (spikes/s)")
+        ax = axes[2, col]
+        for (name, form), acts in runs.items():
+            mean = np.mean([a[p] for a in acts], axis=0)
+            k = 10  # 10 ms moving average of the trial mean
+            ax.plot(t, np.convolve(mean, np.ones(k) / k, mode="same"), lw=1,
+                    ls="-" if name == "distsim" else "--", label=f"{name} {form}")
+        ax.set_title(f"{p}: trial average ({len(acts)} trials), 10 ms smoothing")
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("A (spikes/s)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
