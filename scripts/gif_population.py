@@ -1,16 +1,20 @@
 """Seed 001's two-population GIF network, mesoscopic (gif_pop_psc_exp) and microscopic
 (gif_psc_exp), in distsim and optionally NEST 3.10, over several trials.
 
-    python scripts/gif_population.py --trials 10 [--nest] [--out scripts/results/gif]
+    python scripts/gif_population.py --trials 10 [--nest] [--adaptation 1.0] [--out DIR]
 
-For every (simulator, form) it records the population activities A_N(t) (1 ms bins, spikes/s)
-of E and I, and reports, averaged over trials: the mean activity over [500, 1500) ms and
-[1600, 2000) ms (before and after the step of the input at 1500 ms) and the variance of the
-1 ms-binned activity in those windows. It checks meso against micro (means within 5%,
-variances within 20%) and, with --nest, each distsim form against NEST's (means within 5%).
-Writes ``gif_population.png`` (the seed's figures: activities of one trial and the
-trial-averaged activities, meso and micro, side by side), ``gif_population.json`` and
-``gif_population.md`` to --out. Exit code 1 when a check fails.
+Forms (distsim.networks.gif_populations): ``meso`` (one population node per population),
+``micro`` (the seed's sparse network, fixed in-degree 0.2 N) and ``micro_dense`` (all-to-all,
+weights x 0.2: the network the mesoscopic equations describe, with no quenched randomness).
+For every (simulator, form) it records the population activities A_N(t) (1 ms bins,
+spikes/s) of E and I, and reports, averaged over trials: the mean activity over [500, 1500)
+ms and [1600, 2000) ms (before and after the input step at 1500 ms) and the variance of the
+1 ms-binned activity in those windows. Checks: meso against micro_dense and against micro
+(means within 5%, variances within 20%) and, with --nest, each distsim form against NEST's
+(means within 5%). ``--adaptation`` scales the seed's adaptation strengths J_sfa.
+Writes ``gif_population.png`` (one trial's activities, meso and micro, and the trial
+averages of every run), ``gif_population.json`` and ``gif_population.md`` to --out.
+Exit code 1 when a check fails.
 """
 import argparse
 import json
@@ -33,14 +37,17 @@ def activity(times_ms, n):
     return counts / n / (BIN * 1e-3)
 
 
-def run_distsim(form, seed):
+FORMS = ("meso", "micro", "micro_dense")
+
+
+def run_distsim(form, seed, adaptation=1.0):
     """dict pop -> activity array (spikes/s) of one distsim trial, and its wall time (s)."""
     from distsim.engine import Simulation
     from distsim.networks.gif_populations import NAMES, gif_populations, seed_parameters
     from distsim.recording.memory import MemoryRecorder
     from distsim.comm.serial import SerialComm
 
-    net = gif_populations(form)
+    net = gif_populations(form, adaptation=adaptation)
     rec = MemoryRecorder()
     t0 = time.perf_counter()
     sim = Simulation(net, seed=seed, comm=SerialComm(), recorder=rec)
@@ -57,7 +64,7 @@ def run_distsim(form, seed):
     return out, wall
 
 
-def run_nest(form, seed):
+def run_nest(form, seed, adaptation=1.0):
     """As :func:`run_distsim` with NEST 3.10, built as in the seed."""
     import nest
     from distsim.networks.gif_populations import NAMES, seed_parameters
@@ -72,7 +79,7 @@ def run_nest(form, seed):
     C_m, tau_m = P["C_m"], P["tau_m"]
     g_L = C_m / tau_m
     common = {"C_m": C_m, "I_e": P["mu"] * g_L, "lambda_0": P["c"], "Delta_V": P["Delta_u"],
-              "tau_sfa": P["tau_sfa"], "q_sfa": [j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])],
+              "tau_sfa": P["tau_sfa"], "q_sfa": [adaptation * j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])],
               "V_T_star": P["V_th"], "V_reset": P["V_reset"], "t_ref": P["t_ref"],
               "tau_syn_ex": max(P["tau_ex"], dt), "tau_syn_in": max(P["tau_in"], dt), "E_L": 0.0}
     g_syn = [C_m / P["tau_ex"], C_m / P["tau_in"]]
@@ -87,8 +94,9 @@ def run_nest(form, seed):
     for i in range(2):
         for j in range(2):
             w = P["J_syn"][i, j] * g_syn[j]
-            if form == "meso":
-                nest.Connect(pops[j], pops[i], syn_spec={"weight": w * P["pconn"], "delay": P["delay"]})
+            if form in ("meso", "micro_dense"):
+                nest.Connect(pops[j], pops[i], {"rule": "all_to_all"},
+                             syn_spec={"weight": w * P["pconn"], "delay": P["delay"]})
             else:
                 nest.Connect(pops[j], pops[i], {"rule": "fixed_indegree", "indegree": int(P["pconn"] * P["N"][j])},
                              syn_spec={"weight": w, "delay": P["delay"]})
@@ -140,6 +148,8 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=10, help="trials per simulator and form (default 10)")
     ap.add_argument("--seed", type=int, default=1, help="first seed; trial k uses seed + k")
     ap.add_argument("--nest", action="store_true", help="also run NEST 3.10 (side by side)")
+    ap.add_argument("--adaptation", type=float, default=1.0,
+                    help="factor on the seed's adaptation strengths J_sfa (default 1)")
     ap.add_argument("--out", default="scripts/results/gif", help="output directory")
     args = ap.parse_args(argv)
     if args.trials < 2:
@@ -149,11 +159,11 @@ def main(argv=None):
     runs = {}
     sims = [("distsim", run_distsim)] + ([("nest", run_nest)] if args.nest else [])
     walls = {}
-    for form in ("meso", "micro"):
+    for form in FORMS:
         for name, fn in sims:
             acts, ws = [], []
             for k in range(args.trials):
-                a, w = fn(form, args.seed + k)
+                a, w = fn(form, args.seed + k, args.adaptation)
                 acts.append(a)
                 ws.append(w)
             runs[(name, form)] = acts
@@ -161,17 +171,23 @@ def main(argv=None):
             print(f"[gif] {name:7s} {form:5s}: {args.trials} trials, median {np.median(ws):.2f} s each",
                   flush=True)
     stats = {f"{n}/{f}": window_stats(a) for (n, f), a in runs.items()}
-    checks = {"meso_vs_micro_mean": compare(stats["distsim/meso"], stats["distsim/micro"], "mean", 0.05),
-              "meso_vs_micro_var": compare(stats["distsim/meso"], stats["distsim/micro"], "var", 0.20)}
+    checks = {}
+    for ref in ("micro_dense", "micro"):
+        checks[f"meso_vs_{ref}_mean"] = compare(stats["distsim/meso"], stats[f"distsim/{ref}"], "mean", 0.05)
+        checks[f"meso_vs_{ref}_var"] = compare(stats["distsim/meso"], stats[f"distsim/{ref}"], "var", 0.20)
     if args.nest:
-        for form in ("meso", "micro"):
+        for ref in ("micro_dense", "micro"):  # NEST's own meso-micro gap, for comparison
+            checks[f"nest_meso_vs_nest_{ref}_mean"] = compare(stats["nest/meso"], stats[f"nest/{ref}"], "mean", 0.05)
+        for form in FORMS:
             checks[f"{form}_vs_nest_mean"] = compare(stats[f"distsim/{form}"], stats[f"nest/{form}"], "mean", 0.05)
     ok = all(r["ok"] for c in checks.values() for r in c.values())
-    result = {"trials": args.trials, "seed": args.seed, "stats": stats, "checks": checks,
+    result = {"trials": args.trials, "seed": args.seed, "adaptation": args.adaptation,
+              "stats": stats, "checks": checks,
               "median_wall_s": walls, "all_ok": ok}
     with open(os.path.join(args.out, "gif_population.json"), "w") as f:
         json.dump(result, f, indent=1)
-    lines = [f"# GIF populations (seed 001): mesoscopic vs microscopic, {args.trials} trials", "",
+    lines = [f"# GIF populations (seed 001): mesoscopic vs microscopic, {args.trials} trials, "
+             f"adaptation x {args.adaptation:g}", "",
              "Mean activity and variance of the 1 ms-binned activity per window, averaged over "
              "trials (spikes/s; variance in (spikes/s)^2; +- standard error over trials).", "",
              "| run | " + " | ".join(f"{k} mean | {k} var" for k in stats["distsim/meso"]) + " |",
@@ -200,7 +216,7 @@ def plot(runs, path):
     import matplotlib.pyplot as plt
 
     t = np.arange(0.0, T_END, BIN)
-    fig, axes = plt.subplots(3, 2, figsize=(12, 8), sharex=True)
+    fig, axes = plt.subplots(3, 2, figsize=(12, 9), sharex=True)
     for col, p in enumerate(("E", "I")):
         for row, form in enumerate(("meso", "micro")):
             ax = axes[row, col]

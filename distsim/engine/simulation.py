@@ -400,7 +400,8 @@ class Simulation:
             if g.rec is not None:
                 stamps = (np.arange(t0 // interval + 1, (t0 + M) // interval + 1) * interval)
                 samples.append((g, rec_idx, stamps, buf))
-        self.n_spikes += n_out
+        # spikes emitted (a population node's record counts as its multiplicity)
+        self.n_spikes += int(self.out_mult[:n_out].sum()) if self.has_multiplicity else n_out
         self._exchange_and_deliver(n_out)
         if self.recorder is not None:
             local_idx = self.out_idx[:n_out]

@@ -320,10 +320,14 @@ def history_length(h, tau_m, t_ref, Delta_V, q_sfa, tau_sfa):
     """Automatic history length (steps) of gif_pop_psc_exp (the paper's GetHistoryLength):
     the shortest lag, at least 5 tau_m and at most 20 s, beyond which the adaptation kernel
     stays below Delta_V / 10; longer than t_ref in any case."""
-    k = int(20000.0 / h)
+    kmax = int(20000.0 / h)
     kmin = int(5 * tau_m / h)
-    while adaptation_kernel(k, h, q_sfa, tau_sfa) / Delta_V < 0.1 and k > kmin:
-        k -= 1
+    k = kmax
+    if kmax > kmin:  # the largest lag in (kmin, kmax] where the kernel reaches Delta_V / 10
+        lags = np.arange(kmin + 1, kmax + 1)
+        kern = sum(q * np.exp(-lags * h / t) for q, t in zip(q_sfa, tau_sfa)) + 0.0 * lags
+        above = np.flatnonzero(kern / Delta_V >= 0.1)
+        k = int(lags[above[-1]]) if above.size else kmin
     if k * h <= t_ref:
         k = int(t_ref / h) + 1
     return k

@@ -2,10 +2,13 @@
 2017): 800 excitatory and 200 inhibitory GIF neurons with threshold adaptation, a step of the
 input current at 1500 ms, dt = 0.5 ms.
 
-Two forms of one model: ``micro`` builds N GIF neurons per population (gif_psc_exp, fixed
-in-degrees), ``meso`` one gif_pop_psc_exp node per population standing for its N neurons
-(weights scaled by the connection probability, as the seed does). Parameter values and
-unit conversions are the seed's.
+Three forms: ``micro`` builds N GIF neurons per population (gif_psc_exp, fixed in-degrees
+pconn N, as the seed); ``meso`` one gif_pop_psc_exp node per population standing for its N
+neurons (weights scaled by the connection probability, as the seed does); ``micro_dense``
+GIF neurons connected all-to-all with weights scaled by pconn, the network the mesoscopic
+equations describe exactly (every neuron sees the same input, the population's spike
+count), without the quenched randomness of the sparse network. Parameter values and unit
+conversions are the seed's.
 """
 import numpy as np
 
@@ -30,17 +33,18 @@ def seed_parameters(size=200):
 
 
 def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
-                    record_interval=1.0, binomial=True):
+                    record_interval=1.0, binomial=True, adaptation=1.0):
     """The seed's network as a :class:`Network`.
 
-    form: "meso" (one gif_pop_psc_exp node per population) or "micro" (gif_psc_exp neurons);
+    form: "meso" (one gif_pop_psc_exp node per population), "micro" (gif_psc_exp neurons,
+    fixed in-degree) or "micro_dense" (gif_psc_exp neurons, all-to-all, weights x pconn);
     size: N_I (N_E = 4 size); t_step (ms) and step_mV: the step of the input (mV, times
     g_L gives pA); record_interval (ms): multimeter interval of the meso nodes (n_events,
     mean); binomial: the meso nodes draw binomial (else Poisson) spike numbers.
     Spikes of every population are recorded (a meso node's record has its spike number).
     """
-    if form not in ("meso", "micro"):
-        raise SpecError("form", form, "must be 'meso' or 'micro'")
+    if form not in ("meso", "micro", "micro_dense"):
+        raise SpecError("form", form, "must be 'meso', 'micro' or 'micro_dense'")
     if not (isinstance(size, int) and size >= 1):
         raise SpecError("size", size, "must be an integer >= 1")
     P = seed_parameters(size)
@@ -48,7 +52,9 @@ def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
         raise SpecError("t_step", t_step, "must be > 0 (ms)")
     C_m, tau_m = P["C_m"], P["tau_m"]
     g_L = C_m / tau_m  # nS
-    q_sfa = [j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])]  # mV*ms -> mV
+    if not adaptation >= 0:
+        raise SpecError("adaptation", adaptation, "must be >= 0")
+    q_sfa = [adaptation * j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])]  # mV*ms -> mV
     common = {"C_m": C_m, "I_e": P["mu"] * g_L, "lambda_0": P["c"], "Delta_V": P["Delta_u"],
               "tau_sfa": list(P["tau_sfa"]), "q_sfa": q_sfa, "V_T_star": P["V_th"],
               "V_reset": P["V_reset"], "t_ref": P["t_ref"], "tau_syn_ex": max(P["tau_ex"], dt),
@@ -66,7 +72,7 @@ def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
     for i, tgt in enumerate(NAMES):
         for j, src in enumerate(NAMES):
             w = float(P["J_syn"][i, j] * g_syn[j])
-            if form == "meso":
+            if form in ("meso", "micro_dense"):
                 projs.append(Projection(src, tgt, "all_to_all", weight=w * P["pconn"], delay_ms=P["delay"]))
             else:
                 projs.append(Projection(src, tgt, "fixed_indegree", weight=w, delay_ms=P["delay"],
