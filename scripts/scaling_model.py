@@ -12,7 +12,8 @@
    S = 2.99e8 synapses, events per second E and spikes per step from the measured rates):
      t_step(P) = c_u N/P + c_d E dt / P + o + t_ex(P)      (seconds per 0.1 ms step)
      RTF(P)    = t_step(P) / dt
-     mem(P)    = m0 + 9 S/P + 8 N + 2 * 8 R N/P + 56 N/P    (bytes per rank)
+     mem(P)    = m0 + 9 S/P + 8 N + 2 * 8 (mean delay) E dt / P + 2 * 8 N/P + 56 N/P
+                 (bytes per rank: process, synapses, row pointers, event lists, input rows, state)
    and prints a markdown table (also written as JSON).
 """
 import argparse
@@ -57,7 +58,7 @@ def measure_costs(t_ms=300.0):
         r = upd0(*a)
         acc["update"] += time.perf_counter() - t
         return r
-    g.model = type("M", (), {"update": staticmethod(timed_update)})
+    g.model = type("M", (g.model,), {"update": staticmethod(timed_update)})  # same model, timed
     ev0, sp0, step0 = sim.n_events, sim.n_spikes, sim.step
     t = time.perf_counter()
     sim.run(t_ms)
