@@ -84,9 +84,16 @@ def main(argv=None):
                          "of Alltoall + Alltoallv on an InfiniBand-class network)")
     ap.add_argument("--baseline-mb", type=float, default=None,
                     help="per-rank memory of an empty distsim process (MB); measured if omitted")
+    ap.add_argument("--repeats", type=int, default=5,
+                    help="measurements of the per-rank costs; their medians are used (default 5)")
     a = ap.parse_args(argv)
     import resource
-    c_u, c_d, o, rate_meas, ev_per_spike = measure_costs()
+    runs = np.array([measure_costs() for _ in range(max(1, a.repeats))])
+    c_u, c_d, o, rate_meas, ev_per_spike = np.median(runs, axis=0)
+    print(f"per-rank costs over {len(runs)} runs (median, min-max): "
+          f"c_u {c_u:.2f} ({runs[:, 0].min():.2f}-{runs[:, 0].max():.2f}) ns, "
+          f"c_d {c_d:.2f} ({runs[:, 1].min():.2f}-{runs[:, 1].max():.2f}) ns, "
+          f"o {o:.1f} ({runs[:, 2].min():.1f}-{runs[:, 2].max():.1f}) us")
     # per-rank memory of a distsim process with its kernels loaded, before the network
     m0 = (a.baseline_mb * 1e6) if a.baseline_mb else 218e6
     N, S_full, dt = 77169, 2.9888e8, 1e-4
