@@ -41,13 +41,15 @@ FORMS = ("meso", "micro", "micro_dense")
 
 
 def run_distsim(form, seed, adaptation=1.0):
-    """dict pop -> activity array (spikes/s) of one distsim trial, and its wall time (s)."""
+    """(dict pop -> activity array (spikes/s), wall time (s), extras) of one distsim trial;
+    extras: "Abar" (meso: dict pop -> expected activity mean / (N dt), spikes/s, every 1 ms)
+    or "V_m" (micro: [time, neuron] mV of the first 5 E neurons, every 1 ms)."""
     from distsim.engine import Simulation
     from distsim.networks.gif_populations import NAMES, gif_populations, seed_parameters
     from distsim.recording.memory import MemoryRecorder
     from distsim.comm.serial import SerialComm
 
-    net = gif_populations(form, adaptation=adaptation)
+    net = gif_populations(form, adaptation=adaptation, n_voltmeter=5)
     rec = MemoryRecorder()
     t0 = time.perf_counter()
     sim = Simulation(net, seed=seed, comm=SerialComm(), recorder=rec)
@@ -61,7 +63,13 @@ def run_distsim(form, seed, adaptation=1.0):
         a, b = ranges[p]
         m = (gids >= a) & (gids < b)
         out[p] = activity(stamps[m] * net.dt_ms, int(N[i]))
-    return out, wall
+    comm = SerialComm()
+    if form == "meso":
+        extras = {"Abar": {p: rec.gather_samples(comm, f"{p}:mean")[2][:, 0] / N[i] / (net.dt_ms * 1e-3)
+                           for i, p in enumerate(NAMES)}}
+    else:
+        extras = {"V_m": rec.gather_samples(comm, "E")[2]}
+    return out, wall, extras
 
 
 def run_nest(form, seed, adaptation=1.0):
@@ -115,7 +123,7 @@ def run_nest(form, seed, adaptation=1.0):
         ev = srs[i].events
         t = np.asarray(ev["times"], dtype=np.float64)  # one event per spike (multiplicity expanded)
         out[p] = activity(t, int(P["N"][i]))
-    return out, wall
+    return out, wall, {}
 
 
 def window_stats(acts):
@@ -159,13 +167,16 @@ def main(argv=None):
     runs = {}
     sims = [("distsim", run_distsim)] + ([("nest", run_nest)] if args.nest else [])
     walls = {}
+    extras = {}
     for form in FORMS:
         for name, fn in sims:
             acts, ws = [], []
             for k in range(args.trials):
-                a, w = fn(form, args.seed + k, args.adaptation)
+                a, w, ex = fn(form, args.seed + k, args.adaptation)
                 acts.append(a)
                 ws.append(w)
+                if k == 0 and name == "distsim":
+                    extras[form] = ex
             runs[(name, form)] = acts
             walls[f"{name}/{form}"] = float(np.median(ws))
             print(f"[gif] {name:7s} {form:5s}: {args.trials} trials, median {np.median(ws):.2f} s each",
@@ -205,24 +216,30 @@ def main(argv=None):
     with open(os.path.join(args.out, "gif_population.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(runs, os.path.join(args.out, "gif_population.png"))
+    plot(runs, extras, os.path.join(args.out, "gif_population.png"))
     return 0 if ok else 1
 
 
-def plot(runs, path):
-    """The seed's figures side by side: one trial's activities and the trial averages."""
+def plot(runs, extras, path):
+    """The seed's figures in one: one trial's activity A_N with the expected activity Abar
+    (meso) and A_N (micro), the trial averages of every run, and V_m of 5 micro neurons."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = np.arange(0.0, T_END, BIN)
-    fig, axes = plt.subplots(3, 2, figsize=(12, 9), sharex=True)
+    fig, axes = plt.subplots(4, 2, figsize=(12, 12), sharex=True)
     for col, p in enumerate(("E", "I")):
         for row, form in enumerate(("meso", "micro")):
             ax = axes[row, col]
-            ax.plot(t, runs[("distsim", form)][0][p], lw=0.5, color="C0" if form == "meso" else "C1")
+            ax.plot(t, runs[("distsim", form)][0][p], lw=0.5, color="C0" if form == "meso" else "C1",
+                    label="A_N (spikes)")
+            if form == "meso" and "Abar" in extras.get("meso", {}):
+                ab = extras["meso"]["Abar"][p]
+                ax.plot(np.arange(1, ab.size + 1) * BIN, ab, lw=0.8, color="k", label="Abar (expected)")
+                ax.legend(fontsize=7, loc="upper left")
             ax.set_title(f"{p}: one trial, {form}scopic (distsim)")
-            ax.set_ylabel("A_N (spikes/s)")
+            ax.set_ylabel("A (spikes/s)")
         ax = axes[2, col]
         for (name, form), acts in runs.items():
             mean = np.mean([a[p] for a in acts], axis=0)
@@ -230,9 +247,17 @@ def plot(runs, path):
             ax.plot(t, np.convolve(mean, np.ones(k) / k, mode="same"), lw=1,
                     ls="-" if name == "distsim" else "--", label=f"{name} {form}")
         ax.set_title(f"{p}: trial average ({len(acts)} trials), 10 ms smoothing")
-        ax.set_xlabel("time (ms)")
         ax.set_ylabel("A (spikes/s)")
         ax.legend(fontsize=7)
+    vm = extras.get("micro", {}).get("V_m")
+    ax = axes[3, 0]
+    if vm is not None and vm.size:
+        for k in range(vm.shape[1]):
+            ax.plot(np.arange(1, vm.shape[0] + 1) * BIN, vm[:, k] - 20.0 * k, lw=0.5)
+    ax.set_title("V_m of 5 E neurons, microscopic (offset by 20 mV each)")
+    ax.set_ylabel("V_m (mV)")
+    ax.set_xlabel("time (ms)")
+    axes[3, 1].axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -33,7 +33,7 @@ def seed_parameters(size=200):
 
 
 def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
-                    record_interval=1.0, binomial=True, adaptation=1.0):
+                    record_interval=1.0, binomial=True, adaptation=1.0, n_voltmeter=0):
     """The seed's network as a :class:`Network`.
 
     form: "meso" (one gif_pop_psc_exp node per population), "micro" (gif_psc_exp neurons,
@@ -41,6 +41,7 @@ def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
     size: N_I (N_E = 4 size); t_step (ms) and step_mV: the step of the input (mV, times
     g_L gives pA); record_interval (ms): multimeter interval of the meso nodes (n_events,
     mean); binomial: the meso nodes draw binomial (else Poisson) spike numbers.
+    n_voltmeter: micro forms record V_m of the first n E neurons every record_interval.
     Spikes of every population are recorded (a meso node's record has its spike number).
     """
     if form not in ("meso", "micro", "micro_dense"):
@@ -87,4 +88,7 @@ def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
     if form == "meso":
         devices.append(Device("multimeter", list(NAMES), name="mm",
                               params={"interval_ms": record_interval, "record_from": ["n_events", "mean"]}))
+    elif n_voltmeter:
+        devices.append(Device("voltmeter", ["E"], name="vm", n_per_population=int(n_voltmeter),
+                              params={"interval_ms": record_interval}))
     return Network(pops, projs, devices, dt_ms=dt, name=f"gif_populations_{form}")
