@@ -167,6 +167,45 @@ def poisson_count(mean, key, counter):
             return m
 
 
+@njit(inline="always", cache=True)
+def _history_pass(nh, mh, vh, uh, lh, theta, theta_tld, k0, L, n_free, th, h_tot,
+                  E_L, P22, lambda_0, Delta_V, h):
+    """One step of the history bins km = 0 .. n_free-1 (bin k = (k0 + km) mod L, oldest
+    first): membrane u, hazard, firing probability, survivors m and variance v. Returns the
+    sums (W, Y, Z) of the paper's Fig. 12 and the accumulated threshold th. Written as two
+    contiguous runs (k0..L-1, then 0..) so no index wraps inside the loops."""
+    W = 0.0
+    Y = 0.0
+    Z = 0.0
+    first = min(n_free, L - k0)
+    for part in range(2):
+        if part == 0:
+            kb, km0, cnt = k0, 0, first
+        else:
+            kb, km0, cnt = 0, first, n_free - first
+        for q in range(cnt):
+            k = kb + q
+            km = km0 + q
+            thr = theta[km] + th
+            th += nh[k] * theta_tld[km]
+            u = (uh[k] - E_L) * P22 + h_tot
+            uh[k] = u
+            lam = lambda_0 * math.exp((u - thr) / Delta_V)
+            Pl = 0.0005 * (lam + lh[k]) * h
+            if Pl > 0.01:
+                Pl = 1.0 - math.exp(-Pl)
+            lh[k] = lam
+            vk = vh[k]
+            mk = mh[k]
+            Y += Pl * vk
+            Z += vk
+            W += Pl * mk
+            ompl = 1.0 - Pl
+            vh[k] = ompl * ompl * vk + Pl * mk
+            mh[k] = ompl * mk
+    return W, Y, Z, th
+
+
 @njit(cache=True)
 def update_gif_pop_psc_exp(t0, nsteps, lo, hi, R, V, I_syn_ex, I_syn_in, i0, scal, kint,
                            n_hist, m_hist, v_hist, u_hist, lam_hist, g_sfa,
@@ -236,30 +275,14 @@ def update_gif_pop_psc_exp(t0, nsteps, lo, hi, R, V, I_syn_ex, I_syn_in, i0, sca
             scal[j, 4] = th_free
             th = th_free - n_hist[j, k0] * theta_tld[j, 0]
             X = 0.0
+            nh = n_hist[j]  # row views of this node's history (1-D, contiguous)
+            mh = m_hist[j]
             for k in range(Lj):
-                X += m_hist[j, k]
-            W = 0.0
-            Y = 0.0
-            Z = 0.0
-            for km in range(Lj - k_ref[j]):  # oldest bin first; refractory bins excluded
-                k = k0 + km
-                if k >= Lj:
-                    k -= Lj
-                thr = theta[j, km] + th
-                th += n_hist[j, k] * theta_tld[j, km]
-                u = (u_hist[j, k] - E_L[j]) * P22[j] + h_tot
-                u_hist[j, k] = u
-                lam = lambda_0[j] * math.exp((u - thr) / Delta_V[j])
-                Pl = 0.0005 * (lam + lam_hist[j, k]) * h
-                if Pl > 0.01:
-                    Pl = 1.0 - math.exp(-Pl)
-                lam_hist[j, k] = lam
-                Y += Pl * v_hist[j, k]
-                Z += v_hist[j, k]
-                W += Pl * m_hist[j, k]
-                ompl = 1.0 - Pl
-                v_hist[j, k] = ompl * ompl * v_hist[j, k] + Pl * m_hist[j, k]
-                m_hist[j, k] = ompl * m_hist[j, k]
+                X += mh[k]
+            # oldest bin first (from the rotating index k0); refractory bins excluded
+            W, Y, Z, th = _history_pass(nh, mh, v_hist[j], u_hist[j], lam_hist[j], theta[j],
+                                        theta_tld[j], k0, Lj, Lj - k_ref[j], th, h_tot,
+                                        E_L[j], P22[j], lambda_0[j], Delta_V[j], h)
             x = scal[j, 1]
             z = scal[j, 2]
             P_Lam = (Y + P_free * z) / (Z + z) if Z + z > 0.0 else 0.0
