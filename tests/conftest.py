@@ -19,9 +19,8 @@ def run_network(net, t_ms, seed=1, comm=None):
     sim = Simulation(net, seed=seed, comm=comm, recorder=rec)
     sim.run(t_ms)
     spikes = rec.gather_spikes(comm)
-    samples = {p.name: rec.gather_samples(comm, p.name) for p in net.populations
-               if any(dv.type in ("voltmeter", "multimeter") and p.name in dv.targets
-                      for dv in net.devices)}
+    # every recording: "<pop>" for V_m, "<pop>:<var>" for other multimeter variables
+    samples = {name: rec.gather_samples(comm, name) for name in sim.report_variables()}
     return sim, spikes, samples
 
 

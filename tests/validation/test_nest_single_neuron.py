@@ -131,3 +131,46 @@ def test_dc_and_step_current_generators(model, params):
     assert np.allclose(st[: nt.size] * H, nt)
     assert np.max(np.abs(dv - nv)) / 15.0 < 1e-9, (np.max(np.abs(dv - nv)), np.argmax(np.abs(dv - nv)))
     assert np.allclose(s * H, np.asarray(sr.events["times"]), atol=1e-9)
+
+
+def test_gif_pop_input_path_matches_nest():
+    """gif_pop_psc_exp with lambda_0 = 0 (no spikes: deterministic): its free membrane
+    potential V_m and synaptic currents under spike trains of both signs (weight x
+    multiplicity 1, pA) and a step current match NEST's to 1e-9."""
+    prm = {"N": 500, "lambda_0": 0.0, "tau_m": 20.0, "C_m": 250.0, "tau_syn_ex": 3.0,
+           "tau_syn_in": 6.0, "E_L": -2.0, "I_e": 100.0, "V_reset": 0.0, "V_T_star": 15.0,
+           "t_ref": 4.0, "q_sfa": [1.0], "tau_sfa": [100.0]}
+    h = 0.5
+    exc = [2.0, 5.5, 5.5, 11.0, 15.0, 22.5, 30.5, 31.0, 44.5]
+    inh = [3.5, 8.5, 12.0, 20.0, 33.0, 40.0]
+    steps = {"amplitude_times_ms": [10.0, 25.0], "amplitude_values_pA": [150.0, -80.0]}
+    nest.ResetKernel()
+    nest.set_verbosity("M_ERROR")
+    nest.resolution = h
+    n = nest.Create("gif_pop_psc_exp", params=dict(prm, V_m=-2.0))
+    for times, w in ((exc, 400.0), (inh, -300.0)):
+        sg = nest.Create("spike_generator", params={"spike_times": times})
+        nest.Connect(sg, n, syn_spec={"weight": w, "delay": 1.0})
+    sc = nest.Create("step_current_generator", params={"amplitude_times": steps["amplitude_times_ms"],
+                                                       "amplitude_values": steps["amplitude_values_pA"]})
+    nest.Connect(sc, n, syn_spec={"delay": h})
+    mm = nest.Create("multimeter", params={"interval": h, "record_from": ["V_m", "I_syn_ex", "I_syn_in", "n_events"]})
+    nest.Connect(mm, n)
+    nest.Simulate(60.0)
+    ev = mm.events
+    from conftest import run_network
+    devs = [Device("spike_generator", ["n"], {"spike_times_ms": exc, "weight": 400.0, "delay_ms": 1.0}),
+            Device("spike_generator", ["n"], {"spike_times_ms": inh, "weight": -300.0, "delay_ms": 1.0}),
+            Device("step_current_generator", ["n"], steps),
+            Device("multimeter", ["n"], {"interval_ms": h, "record_from": ["V_m", "I_syn_ex", "I_syn_in", "n_events"]})]
+    net = Network([Population("n", "gif_pop_psc_exp", 1, dict(prm, V_m=-2.0))], [], devs, dt_ms=h)
+    _, _, samples = run_network(net, 60.0)
+    nt = np.asarray(ev["times"])
+    for var, key in (("V_m", "n"), ("I_syn_ex", "n:I_syn_ex"), ("I_syn_in", "n:I_syn_in"), ("n_events", "n:n_events")):
+        _, st, v = samples[key]
+        assert np.allclose(st[: nt.size] * h, nt, atol=1e-9)
+        ref = np.asarray(ev[var], dtype=np.float64)
+        ours = v[: nt.size, 0]
+        scale = max(1.0, np.max(np.abs(ref)))
+        assert np.max(np.abs(ours - ref)) / scale < 1e-9, (var, np.max(np.abs(ours - ref)))
+    assert np.ptp(np.asarray(ev["I_syn_ex"])) > 100 and np.ptp(np.asarray(ev["I_syn_in"])) > 100
