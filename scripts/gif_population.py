@@ -73,56 +73,44 @@ def run_distsim(form, seed, adaptation=1.0):
 
 
 def run_nest(form, seed, adaptation=1.0):
-    """As :func:`run_distsim` with NEST 3.10, built as in the seed."""
+    """As :func:`run_distsim` with NEST 3.10, built from the same network description
+    (``gif_populations``): populations with their parameters, projections with their rule,
+    weight and delay, and the step current generators (connected with delay dt)."""
     import nest
-    from distsim.networks.gif_populations import NAMES, seed_parameters
+    from distsim.networks.gif_populations import gif_populations
 
-    P = seed_parameters()
-    dt = 0.5
+    net = gif_populations(form, adaptation=adaptation)
     nest.set_verbosity("M_ERROR")
     nest.ResetKernel()
-    nest.resolution = dt
+    nest.resolution = net.dt_ms
     nest.local_num_threads = 1
     nest.rng_seed = seed + 1
-    C_m, tau_m = P["C_m"], P["tau_m"]
-    g_L = C_m / tau_m
-    common = {"C_m": C_m, "I_e": P["mu"] * g_L, "lambda_0": P["c"], "Delta_V": P["Delta_u"],
-              "tau_sfa": P["tau_sfa"], "q_sfa": [adaptation * j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])],
-              "V_T_star": P["V_th"], "V_reset": P["V_reset"], "t_ref": P["t_ref"],
-              "tau_syn_ex": max(P["tau_ex"], dt), "tau_syn_in": max(P["tau_in"], dt), "E_L": 0.0}
-    g_syn = [C_m / P["tau_ex"], C_m / P["tau_in"]]
     t0 = time.perf_counter()
-    pops = []
-    for i in range(2):
-        if form == "meso":
-            pops.append(nest.Create("gif_pop_psc_exp", params=dict(common, tau_m=tau_m, N=int(P["N"][i]),
-                                                                  len_kernel=-1)))
-        else:
-            pops.append(nest.Create("gif_psc_exp", int(P["N"][i]), params=dict(common, g_L=g_L, V_m=0.0)))
-    for i in range(2):
-        for j in range(2):
-            w = P["J_syn"][i, j] * g_syn[j]
-            if form in ("meso", "micro_dense"):
-                nest.Connect(pops[j], pops[i], {"rule": "all_to_all"},
-                             syn_spec={"weight": w * P["pconn"], "delay": P["delay"]})
-            else:
-                nest.Connect(pops[j], pops[i], {"rule": "fixed_indegree", "indegree": int(P["pconn"] * P["N"][j])},
-                             syn_spec={"weight": w, "delay": P["delay"]})
-    srs = []
-    for i in range(2):
-        sr = nest.Create("spike_recorder")
-        nest.Connect(pops[i], sr)
-        srs.append(sr)
-        sc = nest.Create("step_current_generator")
-        sc.set(amplitude_times=[dt, P["t_step"]], amplitude_values=[0.0, P["step_mV"] * g_L])
-        nest.Connect(sc, pops[i], syn_spec={"weight": 1.0, "delay": dt})
+    nodes = {pop.name: nest.Create(pop.model, pop.n, params=pop.params) for pop in net.populations}
+    for pr in net.projections:
+        conn = {"rule": pr.rule}
+        if pr.rule == "fixed_indegree":
+            conn["indegree"] = pr.indegree
+        nest.Connect(nodes[pr.source], nodes[pr.target], conn,
+                     syn_spec={"weight": pr.weight, "delay": pr.delay_ms})
+    for dv in net.devices:
+        if dv.type == "step_current_generator":
+            sc = nest.Create("step_current_generator", params={
+                "amplitude_times": dv.params["amplitude_times_ms"],
+                "amplitude_values": dv.params["amplitude_values_pA"]})
+            for t in dv.targets:
+                nest.Connect(sc, nodes[t], syn_spec={"weight": 1.0, "delay": net.dt_ms})
+    recorders = {}
+    for name, nd in nodes.items():
+        recorders[name] = nest.Create("spike_recorder")
+        nest.Connect(nd, recorders[name])
     nest.Simulate(T_END)
     wall = time.perf_counter() - t0
+    N = {pop.name: pop.params["N"] if pop.model == "gif_pop_psc_exp" else pop.n for pop in net.populations}
     out = {}
-    for i, p in enumerate(NAMES):
-        ev = srs[i].events
-        t = np.asarray(ev["times"], dtype=np.float64)  # one event per spike (multiplicity expanded)
-        out[p] = activity(t, int(P["N"][i]))
+    for name, sr in recorders.items():
+        t = np.asarray(sr.events["times"], dtype=np.float64)  # one event per spike (multiplicity expanded)
+        out[name] = activity(t, int(N[name]))
     return out, wall, {}
 
 
