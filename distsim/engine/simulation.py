@@ -171,14 +171,14 @@ class Simulation:
                       else self._param_array(pop, b[2], "E_L", pop.params.get("E_L", Value(0, model.params["E_L"].default))))
         g.cal = model.calibrate(g.p, self.dt)
         g.state = model.init_state(g.hi - g.lo, np.concatenate(V0), g.p, g.cal)
-        if getattr(model, "needs_keys", False):
+        if model.needs_keys:
             gids = np.concatenate([b[2] for b in g.bounds])
             g.keys = keys_per_gid(self.seed, TAG_ESCAPE, 0, gids)
         # when the whole group shares every parameter, each is passed as one element: the
         # kernels then hoist them into registers and vectorise (and stream no parameter
         # arrays); otherwise every parameter is passed per neuron
         arrays = [a for d in (g.p, g.cal) for a in d.values()]
-        if getattr(model, "collapse_shared", True) and all(
+        if model.collapse_shared and all(
                 a.shape[0] >= 1 and np.all(a == a[:1]) for a in arrays):
             for d in (g.p, g.cal):
                 for key, arr in d.items():
@@ -296,8 +296,7 @@ class Simulation:
                 for g in self.groups:
                     if g.rec is not None and g.rec[2] == di:
                         g.rec_vars = tuple(p["record_from"])
-                        codes = getattr(g.model, "recordable_codes", {"V_m": 0})
-                        g.rec_codes = np.array([codes[v] for v in g.rec_vars], np.int64)
+                        g.rec_codes = np.array([g.model.recordable_codes[v] for v in g.rec_vars], np.int64)
         flat, width = stack_tables(tables)
         for g in self.groups:
             g.pg = _poisson_blocks(blocks[id(g)], flat, width, g.hi - g.lo)
@@ -395,8 +394,8 @@ class Simulation:
                 rec = self._no_rec
             n_before = n_out
             n_out, _ = g.model.update(g, t0, M, self.R, rings, g.pg, out, n_out, rec)
-            if not g.model.emits_multiplicity:
-                self.out_mult[n_before:n_out] = 1
+            if self.has_multiplicity and not g.model.emits_multiplicity:
+                self.out_mult[n_before:n_out] = 1  # overwrite what a population node left
             if g.rec is not None:
                 stamps = (np.arange(t0 // interval + 1, (t0 + M) // interval + 1) * interval)
                 samples.append((g, rec_idx, stamps, buf))

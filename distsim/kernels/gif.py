@@ -335,8 +335,10 @@ def update_gif_pop_psc_exp(t0, nsteps, lo, hi, R, V, I_syn_ex, I_syn_in, i0, sca
 
 
 def adaptation_kernel(k, h, q_sfa, tau_sfa):
-    """Threshold kernel sum_c q_sfa[c] exp(-k h / tau_sfa[c]) (mV) at a lag of k steps."""
-    return sum(q * math.exp(-k * h / t) for q, t in zip(q_sfa, tau_sfa))
+    """Threshold kernel sum_c q_sfa[c] exp(-k h / tau_sfa[c]) (mV) at lags of k steps (a
+    number or an array of lags; zeros without components)."""
+    k = np.asarray(k, dtype=np.float64)
+    return sum((q * np.exp(-k * h / t) for q, t in zip(q_sfa, tau_sfa)), np.zeros_like(k))
 
 
 def history_length(h, tau_m, t_ref, Delta_V, q_sfa, tau_sfa):
@@ -348,7 +350,7 @@ def history_length(h, tau_m, t_ref, Delta_V, q_sfa, tau_sfa):
     k = kmax
     if kmax > kmin:  # the largest lag in (kmin, kmax] where the kernel reaches Delta_V / 10
         lags = np.arange(kmin + 1, kmax + 1)
-        kern = sum(q * np.exp(-lags * h / t) for q, t in zip(q_sfa, tau_sfa)) + 0.0 * lags
+        kern = adaptation_kernel(lags, h, q_sfa, tau_sfa)
         above = np.flatnonzero(kern / Delta_V >= 0.1)
         k = int(lags[above[-1]]) if above.size else kmin
     if k * h <= t_ref:

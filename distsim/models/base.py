@@ -75,7 +75,10 @@ class NeuronModel:
     bool_params = {}  # name -> default
     weight_unit = ""
     recordables = {"V_m": "mV"}  # variable -> unit
+    recordable_codes = {"V_m": 0}  # variable -> code the kernel samples by (multimeters)
     emits_multiplicity = False  # True: update writes a multiplicity per output record
+    needs_keys = False  # True: the group gets per-neuron random stream keys (g.keys)
+    collapse_shared = True  # False: parameters stay per neuron even when all are equal
 
     @classmethod
     def parse_params(cls, field, raw):

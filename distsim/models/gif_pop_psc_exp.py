@@ -13,7 +13,7 @@ step), E_sfa (mV, the free threshold), I_syn_ex, I_syn_in (pA). Algorithm: kerne
 """
 import numpy as np
 
-from ..kernels.gif import POP_RECORDABLES, history_length, update_gif_pop_psc_exp
+from ..kernels.gif import POP_RECORDABLES, adaptation_kernel, history_length, update_gif_pop_psc_exp
 from ..kernels.neurons import propagators_psc_exp
 from ..spec.errors import SpecError
 from .base import ListParam, NeuronModel, Param
@@ -77,7 +77,7 @@ class GifPopPscExp(NeuronModel):
         theta_tld = np.zeros((n, Lmax))
         for j in range(n):
             lag = L[j] - np.arange(L[j])  # bin km of the history is L - km steps old
-            th = sum(q * np.exp(-lag * dt / t) for q, t in zip(p["q_sfa"][j], p["tau_sfa"][j]))
+            th = adaptation_kernel(lag, dt, p["q_sfa"][j], p["tau_sfa"][j])
             theta[j, :L[j]] = th
             theta_tld[j, :L[j]] = p["Delta_V"][j] * (1.0 - np.exp(-th / p["Delta_V"][j])) / p["N"][j]
         Q30 = np.exp(-dt / p["tau_sfa"])
