@@ -2,7 +2,8 @@
 # Set up everything distsim needs, idempotently, on a Debian 12 machine (root).
 #
 #   bash scripts/setup.sh            # runtime: MPI, parallel HDF5, .venv with distsim
-#   bash scripts/setup.sh --test     # also the test and reference tools (pytest, NEST 3.10, nnmt)
+#   bash scripts/setup.sh --test     # also the test and reference tools (pytest, NEST 3.10, nnmt,
+#                                    # and the SONATA readers libsonata and bmtk)
 #
 # What is slow to build (mpi4py against MPICH, h5py against parallel HDF5) is kept as wheels in
 # a cache outside the repository, keyed by Python, MPICH and HDF5 versions and by "mpi", so a
@@ -100,7 +101,7 @@ fi
 # ---- 6. test and reference tools ------------------------------------------------------------
 if [ "$WANT_TEST" = 1 ]; then
   "${PIP[@]}" "pytest>=8" "pytest-mpi>=0.6" "pytest-timeout>=2.3" "hypothesis>=6" \
-    "nest-simulator==3.10.0" "nnmt==1.3.0" mpmath
+    "nest-simulator==3.10.0" "nnmt==1.3.0" mpmath "libsonata==0.2.2" "bmtk==1.2.0"
 fi
 
 # ---- 7. distsim itself, then compile the numba kernels once, before ranks can race ----------

@@ -1,19 +1,30 @@
-"""Write spikes and voltmeter samples of a run to one HDF5 file (SONATA-style layout).
+"""Write spikes and voltmeter samples of a run to one HDF5 file in the SONATA output layout.
 
-Layout::
+Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libsonata's
+``SpikeReader`` and ``SomaReportReader`` read it)::
 
     /meta                               attrs: dt_ms, seed, n_ranks, model, spec_json,
                                         reference_rates_json, versions_json, t_presim_ms,
                                         t_sim_ms, t_flushed_ms, and at close build_time_s,
                                         sim_time_s, rtf, n_synapses, peak_rss_bytes
-    /spikes/<pop>                       attrs: sorting="none", size, gid_start, gid_stop
-    /spikes/<pop>/node_ids              uint64, global gids
+    /spikes/<pop>                       attrs: sorting (HDF5 enum int8 none=0, by_id=1,
+                                        by_time=2; always none), size, gid_start, gid_stop
+    /spikes/<pop>/node_ids              uint64, population-local ids 0..size-1
     /spikes/<pop>/timestamps            float64, attr units="ms"
-    /report/<pop>                       attrs: variable="V_m", units="mV"
+    /report/<pop>                       attrs: variable="V_m", units="mV", gid_start
     /report/<pop>:<var>                 the same for another recorded variable (e.g. "E:mean")
-    /report/<pop>/data                  float64 [time, recorded neuron], columns by gid
-    /report/<pop>/node_ids              uint64, the recorded gids (increasing)
-    /report/<pop>/times                 float64 ms, one per row of data
+    /report/<pop>/data                  float64 [time, recorded neuron], attr units
+    /report/<pop>/times                 float64 ms, one per row of data (distsim extra)
+    /report/<pop>/mapping/node_ids      uint64, population-local ids of the columns
+                                        (increasing; attr sorted=1 as uint8)
+    /report/<pop>/mapping/index_pointers uint64 [n + 1], column k = data[:, k] (one element
+                                        per node; libsonata needs n + 1 entries)
+    /report/<pop>/mapping/element_ids   uint32 zeros (one element, the soma, per node)
+    /report/<pop>/mapping/time          float64 [start, stop, step] ms (stop exclusive),
+                                        attr units="ms"; updated at every flush
+
+Node ids are population-local as SONATA specifies; the global id (gid) of a neuron is
+``gid_start + node_id`` (``read_spikes``/``read_report`` return gids).
 
 With parallel h5py and an MPI communicator every rank writes its own spikes and columns into
 the one file (``mpio`` driver); otherwise each flush is gathered to rank 0, which writes
@@ -34,6 +45,18 @@ from ..spec import SpecError
 
 SPIKE_CHUNK = 16384  # elements per chunk of the spike datasets
 REPORT_CHUNK_BYTES = 1 << 18  # about this many bytes per chunk of /report/<pop>/data
+#: SONATA's ``sorting`` enum of a spike population (libsonata: ``enum class Sorting : char``)
+SORTING = {"none": 0, "by_id": 1, "by_time": 2}
+
+
+def sorting_dtype():
+    """The HDF5 enum dtype (int8 base) of the SONATA ``sorting`` attribute."""
+    return _h5py().enum_dtype(SORTING, basetype=np.int8)
+
+
+def _report_population(name, ranges):
+    """Population name of a report name ``"<pop>"`` or ``"<pop>:<var>"``."""
+    return name if name in ranges else name.rsplit(":", 1)[0]
 
 
 def _h5py():
@@ -141,12 +164,15 @@ class HDF5Recorder:
                     spike_pops.append(t)
         self.spike_pops = sorted(spike_pops, key=lambda p: ranges[p][0])
         self.ranges = {p: ranges[p] for p in self.spike_pops}
+        self.all_ranges = dict(ranges)
         self.sizes = {p.name: p.n for p in net.populations}
         # voltmeter columns: every rank's recorded gids, sorted, and where each rank's go
         mine = sim.voltmeter_columns()
         allrec = comm.allgather(mine)
         self.report_pops = list(mine)
         self.report_vars = sim.report_variables()
+        self.report_steps = _report_intervals(sim)  # report name -> sampling interval (steps)
+        self.report_step0 = sim.step  # first sample of a report: the next multiple of it
         self.report_gids, self.report_cols = {}, {}
         for p in self.report_pops:
             parts = [r.get(p, np.empty(0, np.int64)) for r in allrec]
@@ -189,11 +215,20 @@ class HDF5Recorder:
             g = f["report"][p]
             g["data"].resize((n, g["data"].shape[1]))
             g["times"].resize((n,))
+            self._set_report_stop(g, n)
         m = f["meta"]
         m.attrs["t_flushed_ms"] = step * self.dt
         m.attrs["t_sim_ms"] = step * self.dt
         m.attrs["n_ranks"] = int(self.size)
         f.flush()
+
+    @staticmethod
+    def _set_report_stop(g, n_rows):
+        """Set the (exclusive) stop of /report/<pop>/mapping/time to ``n_rows`` samples
+        after its start (ms). Returns None."""
+        tm = g["mapping"]["time"]
+        start, _, step = tm[()]
+        tm[1] = start + n_rows * step
 
     def positions(self):
         """dict of dataset lengths after the last flush ("spikes/<pop>", "report/<pop>") and
@@ -240,7 +275,7 @@ class HDF5Recorder:
         for p in self.spike_pops:
             a, b = self.ranges[p]
             g = sp.create_group(p)
-            g.attrs["sorting"] = "none"
+            g.attrs.create("sorting", SORTING["none"], dtype=sorting_dtype())
             g.attrs["size"] = np.int64(self.sizes[p])
             g.attrs["gid_start"] = np.int64(a)
             g.attrs["gid_stop"] = np.int64(b)
@@ -252,20 +287,30 @@ class HDF5Recorder:
         rp = f.create_group("report")
         for p in self.report_pops:
             gids = self.report_gids[p]
+            gid0 = int(self.all_ranges[_report_population(p, self.all_ranges)][0])
             n = gids.size
             g = rp.create_group(p)
             var, unit = self.report_vars.get(p, ("V_m", "mV"))
             g.attrs["variable"] = var
             g.attrs["units"] = unit
+            g.attrs["gid_start"] = np.int64(gid0)
             ccols = max(1, min(n, 4096))
             crows = max(1, REPORT_CHUNK_BYTES // (8 * ccols))
             d = g.create_dataset("data", shape=(0, n), maxshape=(None, n if n else None),
                                  dtype=np.float64, chunks=(crows, ccols))
             d.attrs["units"] = unit
-            g.create_dataset("node_ids", data=gids.astype(np.uint64))
             t = g.create_dataset("times", shape=(0,), maxshape=(None,), dtype=np.float64,
                                  chunks=(max(crows, 1024),))
             t.attrs["units"] = "ms"
+            mp = g.create_group("mapping")
+            ids = mp.create_dataset("node_ids", data=(gids - gid0).astype(np.uint64))
+            ids.attrs["sorted"] = np.uint8(1)
+            mp.create_dataset("index_pointers", data=np.arange(n + 1, dtype=np.uint64))
+            mp.create_dataset("element_ids", data=np.zeros(n, np.uint32))
+            iv = self.report_steps.get(p, 1)
+            first = (self.report_step0 // iv + 1) * iv * self.dt
+            tm = mp.create_dataset("time", data=np.array([first, first, iv * self.dt]))
+            tm.attrs["units"] = "ms"
         f.flush()
 
     # ------------------------------------------------------------ engine calls
@@ -299,7 +344,7 @@ class HDF5Recorder:
         for p in self.spike_pops:
             a, b = self.ranges[p]
             m = (g >= a) & (g < b)
-            spk[p] = (g[m], s[m])
+            spk[p] = (g[m] - a, s[m])  # population-local node ids
         smp = {}
         for p in self.report_pops:
             lst = self._smp[p]
@@ -368,6 +413,7 @@ class HDF5Recorder:
             st, v = smp[p]
             if self.rank == 0:
                 t[old:old + n_rows] = st * self.dt
+                self._set_report_stop(g, old + n_rows)
             cols = self.report_cols[p][self.rank]
             if cols.size:
                 d[(slice(old, old + n_rows),) + (_col_selection(cols),)] = v
@@ -407,6 +453,7 @@ class HDF5Recorder:
             t.resize((old + n_rows,))
             d[old:] = full
             t[old:] = parts[0][1][p][0] * self.dt
+            self._set_report_stop(g, old + n_rows)
         m = f["meta"]
         m.attrs["t_flushed_ms"] = t_ms
         m.attrs["t_sim_ms"] = t_ms
@@ -450,22 +497,36 @@ def _col_selection(cols):
     return [int(c) for c in cols]
 
 
+def _report_intervals(sim):
+    """dict report name -> sampling interval (integer steps) of every recording of ``sim``."""
+    out = {}
+    for g in sim.groups:
+        if g.rec is not None:
+            for pop in g.pops:
+                for var in g.rec_vars:
+                    out[sim.report_name(pop.name, var)] = int(g.rec[1])
+    return out
+
+
 def read_spikes(path):
-    """dict population -> (node_ids uint64, timestamps float64 ms) of an output file, in file
-    order (serial, plain h5py)."""
+    """dict population -> (gids uint64, timestamps float64 ms) of an output file, in file
+    order (serial, plain h5py); gid = ``gid_start`` + the file's population-local node_id."""
     h5py = _h5py()
     out = {}
     with h5py.File(path, "r") as f:
         for p, g in f["spikes"].items():
-            out[p] = (g["node_ids"][()], g["timestamps"][()])
+            ids = g["node_ids"][()] + np.uint64(g.attrs["gid_start"])
+            out[p] = (ids, g["timestamps"][()])
     return out
 
 
 def read_report(path):
-    """dict population -> (node_ids uint64, times float64 ms, data float64 [time, node] mV)."""
+    """dict population -> (gids uint64, times float64 ms, data float64 [time, node] in the
+    variable's unit); gid = ``gid_start`` + the population-local mapping/node_ids."""
     h5py = _h5py()
     out = {}
     with h5py.File(path, "r") as f:
         for p, g in f.get("report", {}).items():
-            out[p] = (g["node_ids"][()], g["times"][()], g["data"][()])
+            ids = g["mapping"]["node_ids"][()] + np.uint64(g.attrs["gid_start"])
+            out[p] = (ids, g["times"][()], g["data"][()])
     return out

@@ -85,6 +85,15 @@ def _check_file(path, gathered):
         m = (g >= a) & (g < b)
         np.testing.assert_array_equal(ids[order], g[m].astype(np.uint64))
         np.testing.assert_array_equal(ts[order], s[m] * dt)
+    with h5py.File(path, "r") as f:  # SONATA layout: local node ids, enum sorting, mapping
+        for pop, (a, b) in ranges.items():
+            grp = f["spikes"][pop]
+            assert grp.attrs["gid_start"] == a and grp.attrs["sorting"] == 0
+            assert h5py.check_enum_dtype(grp.attrs.get_id("sorting").dtype) == hdf5_mod.SORTING
+            ids = grp["node_ids"][()]
+            assert ids.size == 0 or int(ids.max()) < b - a
+            rt = f["report"][pop]["mapping/time"][()]
+            assert rt[1] == pytest.approx(rt[0] + f["report"][pop]["times"].shape[0] * rt[2])
     rep = read_report(path)
     assert sorted(rep) == ["E", "I"]
     for pop, (ids, times, data) in rep.items():

@@ -174,15 +174,25 @@ def test_layout_and_attributes(reference):
             assert k in m and m[k] > 0
         for pop, (a, b) in (("E", (0, 200)), ("I", (200, 250))):
             g = f["spikes"][pop]
-            assert g.attrs["sorting"] == "none"
+            assert g.attrs["sorting"] == 0 and h5py.check_enum_dtype(
+                g.attrs.get_id("sorting").dtype) == {"none": 0, "by_id": 1, "by_time": 2}
             assert (g.attrs["size"], g.attrs["gid_start"], g.attrs["gid_stop"]) == (b - a, a, b)
             assert g["node_ids"].dtype == np.uint64 and g["timestamps"].dtype == np.float64
             assert g["timestamps"].attrs["units"] == "ms"
             assert g["node_ids"].chunks is not None and g["node_ids"].maxshape == (None,)
+            # SONATA: node ids local to the population (gid = gid_start + node_id)
+            ids = g["node_ids"][()]
+            assert ids.size > 0 and int(ids.max()) < b - a
             r = f["report"][pop]
             assert r.attrs["variable"] == "V_m" and r.attrs["units"] == "mV"
+            assert r.attrs["gid_start"] == a
             assert r["data"].shape == (int(round(T_SIM / 0.1)), 3)
-            assert r["node_ids"][()].tolist() == [a, a + 1, a + 2]
+            mp = r["mapping"]
+            assert mp["node_ids"][()].tolist() == [0, 1, 2] and mp["node_ids"].attrs["sorted"] == 1
+            assert mp["index_pointers"][()].tolist() == [0, 1, 2, 3]
+            assert mp["element_ids"][()].tolist() == [0, 0, 0]
+            assert mp["time"][()] == pytest.approx([0.1, T_SIM + 0.1, 0.1])
+            assert mp["time"].attrs["units"] == "ms"
             assert r["times"][0] == pytest.approx(0.1)
     _assert_same_spikes(path, _expected_spikes(mem, sim))
     _assert_same_report(path, mem, sim)
@@ -214,8 +224,8 @@ def test_only_recorded_populations(tmp_path):
         assert list(f["spikes"]) == ["I"]
         a = f["spikes/I"].attrs
         assert (a["size"], a["gid_start"], a["gid_stop"]) == (10, 40, 50)
-        ids = f["spikes/I/node_ids"][()]
-        assert ids.size > 0 and set(ids.tolist()) <= set(range(40, 45))
+        ids = f["spikes/I/node_ids"][()]                  # population-local ids
+        assert ids.size > 0 and set(ids.tolist()) <= set(range(0, 5))
 
 
 def test_two_runs_append(tmp_path):
@@ -230,6 +240,8 @@ def test_two_runs_append(tmp_path):
     mem.close(sim)
     with h5py.File(tmp_path / "two.h5", "r") as f:
         assert f["meta"].attrs["t_sim_ms"] == 60.0
+        for pop in ("E", "I"):  # SONATA report time [start, stop), stop after the last row
+            assert f[f"report/{pop}/mapping/time"][()] == pytest.approx([0.1, 60.1, 0.1])
     _assert_same_spikes(tmp_path / "two.h5", _expected_spikes(mem, sim))
     _assert_same_report(tmp_path / "two.h5", mem, sim)
 
