@@ -33,17 +33,19 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``analyze`` options to parser ``p``; return ``p``."""
     p.add_argument("file", metavar="OUT.h5", help="distsim output file (HDF5, SONATA spikes)")
     p.add_argument("--t-start", type=float, default=None, metavar="MS",
-                   help="start of the analysis window in ms (default: /meta t_presim_ms, "
-                        "i.e. the warm-up is discarded)")
+                   help="start of the analysis window in ms, exclusive: spikes stamped in "
+                        "(t-start, t-stop] are the spikes of the steps in [t-start, t-stop) "
+                        "(default: /meta t_presim_ms, i.e. the warm-up is discarded)")
     p.add_argument("--t-stop", type=float, default=None, metavar="MS",
-                   help="end of the analysis window in ms, exclusive (default: /meta t_sim_ms)")
+                   help="end of the analysis window in ms, inclusive (default: /meta t_sim_ms)")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of a table")
     p.add_argument("--fig-dir", default=None, metavar="DIR",
                    help="directory for PNG figures (default: <OUT>_figures next to the file)")
     p.add_argument("--no-figures", action="store_true", help="do not write figures")
     p.add_argument("--n-sample", type=int, default=stats.DEFAULT_N_SAMPLE, metavar="N",
-                   help="neurons sampled per population for ISI CV and count correlations "
-                        f"(default {stats.DEFAULT_N_SAMPLE}; 0 = all neurons)")
+                   help="neurons sampled per population for count correlations "
+                        f"(default {stats.DEFAULT_N_SAMPLE}; 0 = all neurons); the ISI CV "
+                        "always uses every neuron")
     p.add_argument("--cc-bin-ms", type=float, default=stats.DEFAULT_CC_BIN_MS, metavar="MS",
                    help=f"bin width for spike-count correlations (default "
                         f"{stats.DEFAULT_CC_BIN_MS:g} ms)")
@@ -72,7 +74,7 @@ def format_table(summary: dict) -> str:
             f"{'CC':>8} {'n_CC':>6}")
     units = (f"{'':<11} {'':>7} {'(sp/s)':>9} {'(sp/s)':>9} {'mean':>6} {'':>5} "
              f"{'mean':>8} {'pairs':>6}")
-    lines = [f"{summary['file']}: window {summary['t_start_ms']:g}-{summary['t_stop_ms']:g} ms",
+    lines = [f"{summary['file']}: window ({summary['t_start_ms']:g}, {summary['t_stop_ms']:g}] ms",
              head, units, "-" * len(head)]
     for name, p in summary["populations"].items():
         lines.append(f"{name:<11} {p['size']:>7d} {_fmt(p['rate'], 9, 3)} "
@@ -82,10 +84,13 @@ def format_table(summary: dict) -> str:
     lines.append(f"{'all':<11} {summary['n_neurons']:>7d} {_fmt(summary['mean_rate'], 9, 3)}")
     prm = summary["params"]
     ns = prm["n_sample"] or "all"
-    lines.append(f"CV: ISI CV of the neurons with >= {prm['cv_min_spikes']} spikes among up to {ns} "
-                 f"randomly sampled per population (n_CV of them).")
+    lines.append(f"CV: ISI CV over all neurons of each population with >= {prm['cv_min_spikes']} "
+                 "spikes in the window (n_CV of them).")
     lines.append(f"CC: spike-count correlation, {prm['cc_bin_ms']:g} ms bins, all pairs of the "
-                 "non-silent sampled neurons (n_CC pairs).")
+                 f"non-silent neurons among up to {ns} randomly sampled per population "
+                 "(n_CC pairs).")
+    lines.append("Window: spikes stamped in (start, stop], i.e. emitted in the steps of "
+                 "[start, stop).")
     return "\n".join(lines)
 
 

@@ -52,7 +52,7 @@ def population_colors(names: list[str]) -> dict[str, tuple]:
 
 
 def _window_text(res: AnalysisResult) -> str:
-    return f"analysis window {res.t_start:g}–{res.t_stop:g} ms"
+    return f"analysis window ({res.t_start:g}, {res.t_stop:g}] ms"
 
 
 def _save(fig, path: str) -> str:
@@ -185,13 +185,13 @@ def plot_distributions(res: AnalysisResult, path: str) -> str:
     axes[1].legend(loc="upper right", fontsize=8)
     axes[1].set_ylabel("CV of inter-spike intervals")
     ns = prm.get("n_sample")
-    axes[1].set_title(f"ISI coefficient of variation (random sample of {ns if ns else 'all'} "
-                      f"neurons per population; those with ≥ {prm.get('cv_min_spikes')} spikes)",
-                      pad=14)
+    axes[1].set_title(f"ISI coefficient of variation (all neurons with ≥ "
+                      f"{prm.get('cv_min_spikes')} spikes)", pad=14)
     _violins(axes[2], [p.cc for p in pops], cols, names)
     axes[2].axhline(0.0, color="0.4", ls="--", lw=0.8)
     axes[2].set_ylabel("Correlation coefficient")
-    axes[2].set_title(f"Spike-count correlation, all pairs of the sampled non-silent neurons "
+    axes[2].set_title(f"Spike-count correlation, all pairs of the non-silent neurons among "
+                      f"{ns if ns else 'all'} sampled per population "
                       f"({prm.get('cc_bin_ms'):g} ms bins)", pad=14)
     axes[2].set_xlabel("Population")
     fig.suptitle(f"Distributions per population ({_window_text(res)}; "

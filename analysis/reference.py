@@ -3,8 +3,9 @@
 Each function reads a whole population with ``dset[()]`` and computes one
 quantity directly, in the most obvious way, so that the streaming reductions
 of :mod:`analysis.spikes` can be checked against it on small files.  Only the
-neuron sample (:func:`analysis.stats.sample_neurons`) and the bin convention
-(``floor((t - t_start) / bin_ms)``, full bins only) are shared with the
+neuron sample (:func:`analysis.stats.sample_neurons`) and the window and bin convention
+(:func:`analysis.stats.emission_times`: window ``(t_start, t_stop]`` in timestamps, bins
+``floor((u - t_start) / bin_ms)`` of emission times u, full bins only) are shared with the
 streaming code, because they are definitions rather than computations.
 Do not use on full-scale files.
 """
@@ -28,28 +29,43 @@ __all__ = [
 
 
 def load_population(path: str, pop: str) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Return ``(local_ids int64, times ms float64, size, gid_start)`` of a whole population."""
+    """Return ``(local_ids int64, timestamps ms float64, size, gid_start)`` of a whole
+    population (SONATA node ids are population-local)."""
     with h5py.File(path, "r") as f:
         g = f["spikes"][pop]
         gid_start = int(g.attrs["gid_start"])
         size = int(g.attrs["size"])
-        ids = g["node_ids"][()].astype(np.int64) - gid_start
+        ids = g["node_ids"][()].astype(np.int64)
         ts = g["timestamps"][()].astype(np.float64)
     return ids, ts, size, gid_start
 
 
-def ref_counts(path: str, pop: str, t_start: float, t_stop: float) -> np.ndarray:
-    """Return spike counts per neuron (int64, length = population size) in ``[t_start, t_stop)`` ms."""
+def load_dt(path: str) -> float | None:
+    """Return ``/meta@dt_ms`` (ms) of a file, or None without it."""
+    with h5py.File(path, "r") as f:
+        if "meta" in f and "dt_ms" in f["meta"].attrs:
+            return float(f["meta"].attrs["dt_ms"])
+    return None
+
+
+def _emission(path: str, pop: str):
     ids, ts, size, _ = load_population(path, pop)
+    return ids, stats.emission_times(ts, load_dt(path)), size
+
+
+def ref_counts(path: str, pop: str, t_start: float, t_stop: float) -> np.ndarray:
+    """Return spike counts per neuron (int64, length = population size) of the spikes stamped
+    in ``(t_start, t_stop]`` ms."""
+    ids, u, size = _emission(path, pop)
     counts = np.zeros(size, dtype=np.int64)
-    sel = ids[(ts >= t_start) & (ts < t_stop)]
+    sel = ids[(u >= t_start) & (u < t_stop)]
     uniq, n = np.unique(sel, return_counts=True)
     counts[uniq] = n
     return counts
 
 
 def ref_rates(path: str, pop: str, t_start: float, t_stop: float) -> tuple[float, np.ndarray]:
-    """Return ``(mean rate, per-neuron rates)`` in spikes/s over ``[t_start, t_stop)`` ms."""
+    """Return ``(mean rate, per-neuron rates)`` in spikes/s over ``(t_start, t_stop]`` ms."""
     counts = ref_counts(path, pop, t_start, t_stop)
     dur_s = (t_stop - t_start) / 1000.0
     return counts.sum() / (counts.size * dur_s), counts / dur_s
@@ -58,26 +74,27 @@ def ref_rates(path: str, pop: str, t_start: float, t_stop: float) -> tuple[float
 def ref_activity(path: str, pop: str, t_start: float, t_stop: float,
                  bin_ms: float = 1.0) -> np.ndarray:
     """Return the population activity in spikes/s per neuron, one value per full ``bin_ms`` bin."""
-    _, ts, size, _ = load_population(path, pop)
+    _, u, size = _emission(path, pop)
     nb = stats.n_full_bins(t_start, t_stop, bin_ms)
-    b = np.floor((ts - t_start) / bin_ms).astype(np.int64)
-    b = b[(ts >= t_start) & (ts < t_stop) & (b < nb)]
+    b = np.floor((u - t_start) / bin_ms).astype(np.int64)
+    b = b[(u >= t_start) & (u < t_stop) & (b < nb)]
     hist = np.zeros(nb, dtype=np.int64)
     np.add.at(hist, b, 1)
     return hist / (size * bin_ms / 1000.0)
 
 
 def _sampled(path: str, pop: str, t_start: float, t_stop: float, n_sample, seed: int):
-    ids, ts, size, _ = load_population(path, pop)
+    ids, u, size = _emission(path, pop)
     sample = stats.sample_neurons(size, n_sample, seed, pop)
-    w = (ts >= t_start) & (ts < t_stop)
-    return ids[w], ts[w], sample
+    w = (u >= t_start) & (u < t_stop)
+    return ids[w], u[w], sample
 
 
-def ref_cv(path: str, pop: str, t_start: float, t_stop: float, n_sample=200, seed: int = 12345,
+def ref_cv(path: str, pop: str, t_start: float, t_stop: float, n_sample=None, seed: int = 12345,
            min_spikes: int = stats.DEFAULT_CV_MIN_SPIKES) -> np.ndarray:
-    """Return ISI CVs (dimensionless, std/mean with ddof=0) of sampled neurons having
-    at least ``min_spikes`` spikes in the window, in sample order."""
+    """Return ISI CVs (dimensionless, std/mean with ddof=0) of the neurons (all by default,
+    else ``n_sample`` sampled ones) having at least ``min_spikes`` spikes in the window, in
+    neuron order."""
     ids, ts, sample = _sampled(path, pop, t_start, t_stop, n_sample, seed)
     out = []
     for nid in sample:

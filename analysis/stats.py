@@ -1,16 +1,26 @@
-"""Statistics on (small) in-memory spike data: ISI CV, spike-count correlations, spectra.
+"""Statistics on in-memory spike data (ISI CV, spike-count correlations, spectra) and the
+one time-window and binning convention of :mod:`analysis` and the scripts.
 
-These functions work on the *sampled* spike trains that :mod:`analysis.spikes`
-collects during its streaming pass (a fixed number of neurons per population,
-default 200), so their memory use does not grow with network size.  They are
-pure numpy/scipy and do not depend on the file layout.
+The functions work on the spike trains that :mod:`analysis.spikes` collects during its
+streaming pass (a neuron sample for correlations, groups of neurons for the CV), so their
+memory use does not grow with network size.  Pure numpy; no file layout.
 
-Conventions (used everywhere in :mod:`analysis`):
+Conventions (used everywhere in :mod:`analysis` and by ``scripts/*.py`` that bin spikes):
 
 - times are in ms, rates in spikes/s, frequencies in Hz;
-- a time window is half-open, ``[t_start, t_stop)``;
-- a spike at time ``t`` falls in bin ``floor((t - t_start) / bin_ms)``; only
-  *full* bins are used, i.e. ``n_full_bins(t_start, t_stop, bin_ms)`` of them.
+- a spike's timestamp is the END of the simulation step that emitted it: the spikes of
+  step ``[k dt, (k+1) dt)`` are stamped ``(k+1) dt`` (distsim and NEST alike), so a run of
+  ``t_sim`` ms has stamps in ``(0, t_sim]``;
+- a time window ``(t_start, t_stop]`` in stamps holds exactly the spikes of the steps in
+  ``[t_start, t_stop)``; ``t_start = t_presim`` therefore drops the warm-up's last step and
+  keeps the run's last step;
+- this is computed on *emission times* ``u = t - dt/2`` (the middle of the emitting step,
+  :func:`emission_times`) with the half-open window ``[t_start, t_stop)``, which is exact for
+  window and bin edges on the dt grid and immune to the rounding of ``t = k * dt``;
+  without a known dt, ``u = t - 1e-6 ms``;
+- a spike falls in bin ``floor((u - t_start) / bin_ms)``, i.e. bin k holds the stamps in
+  ``(t_start + k bin_ms, t_start + (k+1) bin_ms]``; only *full* bins are used,
+  ``n_full_bins(t_start, t_stop, bin_ms)`` of them.
 """
 
 from __future__ import annotations
@@ -20,6 +30,10 @@ import zlib
 import numpy as np
 
 __all__ = [
+    "NO_DT_SHIFT_MS",
+    "emission_shift_ms",
+    "emission_times",
+    "in_window",
     "DEFAULT_CC_BIN_MS",
     "DEFAULT_CV_MIN_SPIKES",
     "DEFAULT_N_SAMPLE",
@@ -32,8 +46,10 @@ __all__ = [
     "sample_neurons",
 ]
 
-#: Neurons sampled per population for ISI CV and count correlations.
+#: Neurons sampled per population for count correlations (the ISI CV uses every neuron).
 DEFAULT_N_SAMPLE = 200
+#: Shift (ms) from a timestamp to its emission time when the step length is unknown.
+NO_DT_SHIFT_MS = 1e-6
 #: A neuron enters the CV distribution only with at least this many spikes in
 #: the window (i.e. >= 3 ISIs); CVs from 1-2 intervals are dominated by noise.
 DEFAULT_CV_MIN_SPIKES = 4
@@ -41,6 +57,28 @@ DEFAULT_CV_MIN_SPIKES = 4
 DEFAULT_CC_BIN_MS = 5.0
 #: Welch segment length in bins (1024 bins of 1 ms -> ~0.98 Hz frequency resolution).
 DEFAULT_NPERSEG = 1024
+
+
+def emission_shift_ms(dt_ms: float | None) -> float:
+    """Return the shift (ms) from a spike's timestamp to its emission time: ``dt_ms / 2``,
+    or :data:`NO_DT_SHIFT_MS` when ``dt_ms`` is None or not > 0."""
+    if dt_ms is None or not np.isfinite(dt_ms) or dt_ms <= 0:
+        return NO_DT_SHIFT_MS
+    return 0.5 * float(dt_ms)
+
+
+def emission_times(times: np.ndarray, dt_ms: float | None) -> np.ndarray:
+    """Return emission times ``u = times - emission_shift_ms(dt_ms)`` (float64, ms) of spikes
+    stamped ``times`` (ms) at the end of their step; windows and bins apply to ``u``."""
+    return np.asarray(times, dtype=np.float64) - emission_shift_ms(dt_ms)
+
+
+def in_window(times: np.ndarray, t_start: float, t_stop: float,
+              dt_ms: float | None) -> np.ndarray:
+    """Return the bool mask of spikes stamped ``times`` (ms) in the window ``(t_start, t_stop]``
+    ms, i.e. emitted by the steps in ``[t_start, t_stop)`` (see the module conventions)."""
+    u = emission_times(times, dt_ms)
+    return (u >= t_start) & (u < t_stop)
 
 
 def n_full_bins(t_start: float, t_stop: float, bin_ms: float) -> int:
@@ -51,7 +89,8 @@ def n_full_bins(t_start: float, t_stop: float, bin_ms: float) -> int:
 
 
 def bin_index(times: np.ndarray, t_start: float, bin_ms: float) -> np.ndarray:
-    """Return int64 bin indices ``floor((times - t_start) / bin_ms)`` for times in ms."""
+    """Return int64 bin indices ``floor((times - t_start) / bin_ms)`` for *emission* times in
+    ms (:func:`emission_times`; bin k then holds stamps in (t_start + k bin, t_start + (k+1) bin])."""
     return np.floor((np.asarray(times, dtype=np.float64) - t_start) / bin_ms).astype(np.int64)
 
 
@@ -106,7 +145,7 @@ def count_correlations(ids: np.ndarray, times: np.ndarray, n_neurons: int,
                        segment_bins: int = 2048) -> np.ndarray:
     """Return Pearson correlation coefficients (dimensionless) of binned spike counts.
 
-    Spikes (``ids`` in ``[0, n_neurons)``, ``times`` in ms) are counted in
+    Spikes (``ids`` in ``[0, n_neurons)``, *emission* ``times`` in ms) are counted in
     ``bin_ms``-ms bins over the full bins of ``[t_start, t_stop)``.  The result
     holds one value per unordered pair ``i < j`` of neurons whose count
     variance is non-zero (silent neurons are left out), in row-major

@@ -4,8 +4,11 @@ The file mimics what distsim writes from several MPI ranks: neurons are
 distributed round-robin over ``n_ranks`` ranks (rank = gid % n_ranks); every
 ``flush_ms`` each rank appends one block of its spikes (time ordered within
 the block) to every population's datasets, the ranks in a random order, so
-the datasets are time ordered only block-wise.  Spike times lie on the
-``dt_ms`` grid.  Generation and writing are incremental, so memory use does
+the datasets are time ordered only block-wise (each neuron's spikes are in time order, as
+in distsim's files).  Spike times lie on the ``dt_ms`` grid and are stamped, as distsim
+does, at the end of the emitting step: in ``(0, t_sim_ms]``.  Node ids are
+population-local (SONATA), ``sorting`` is SONATA's enum, and the report has SONATA's
+``mapping`` group, as in distsim's files.  Generation and writing are incremental, so memory use does
 not depend on the duration or on the number of spikes.
 
 Usage::
@@ -38,6 +41,8 @@ __all__ = [
 #: Potjans & Diesmann (2014) microcircuit populations, full scale.
 MICROCIRCUIT_NAMES = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 MICROCIRCUIT_SIZES = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
+#: SONATA ``sorting`` enum of a spike population.
+SORTING = {"none": 0, "by_id": 1, "by_time": 2}
 #: Reference rates (spikes/s) used for the synthetic Poisson trains.
 MICROCIRCUIT_RATES = (0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829)
 
@@ -97,8 +102,8 @@ def write_synthetic(path: str,
     """Write Poisson spike trains in distsim's layout to ``path``; return a summary dict.
 
     ``rates`` are spikes/s per population, ``t_sim_ms`` is the total simulated
-    time in ms *including* the warm-up ``t_presim_ms``; spikes cover all of
-    ``[0, t_sim_ms)``.  ``reference_rates=True`` stores ``rates`` as
+    time in ms *including* the warm-up ``t_presim_ms``; spikes are emitted in every step
+    of ``[0, t_sim_ms)`` and stamped at the step's end, in ``(0, t_sim_ms]``.  ``reference_rates=True`` stores ``rates`` as
     ``/meta@reference_rates_json``; a dict stores that dict; ``None``/``False``
     omits the attribute.  ``n_report`` neurons per population get a fake
     ``V_m`` trace (mV) sampled every ``report_dt_ms`` ms under ``/report``.
@@ -113,8 +118,8 @@ def write_synthetic(path: str,
     n_steps = int(round(t_sim_ms / dt_ms))
     flush_steps = max(1, int(round(flush_ms / dt_ms)))
     gid_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    # per population and rank: the global ids owned by that rank (round-robin on the gid)
-    owned = [[np.arange(g0 + ((r - g0) % n_ranks), g0 + n, n_ranks, dtype=np.uint64)
+    # per population and rank: the local ids owned by that rank (round-robin on the gid)
+    owned = [[np.arange((r - g0) % n_ranks, n, n_ranks, dtype=np.uint64)
               for r in range(n_ranks)] for g0, n in zip(gid_starts, sizes)]
     n_spikes = {nm: 0 for nm in names}
 
@@ -123,7 +128,7 @@ def write_synthetic(path: str,
         bufs = []
         for nm, g0, n in zip(names, gid_starts, sizes):
             g = spikes.create_group(nm)
-            g.attrs["sorting"] = "none"
+            g.attrs.create("sorting", 0, dtype=h5py.enum_dtype(SORTING, basetype=np.int8))
             g.attrs["size"] = int(n)
             g.attrs["gid_start"] = int(g0)
             g.attrs["gid_stop"] = int(g0 + n)
@@ -145,9 +150,17 @@ def write_synthetic(path: str,
                 g = rg.create_group(nm)
                 g.attrs["variable"] = "V_m"
                 g.attrs["units"] = "mV"
-                g.create_dataset("node_ids", data=np.arange(g0, g0 + k, dtype=np.uint64))
-                tt = g.create_dataset("times", data=np.arange(n_rep_times) * rep_every * dt_ms)
+                g.attrs["gid_start"] = int(g0)
+                step = rep_every * dt_ms
+                tt = g.create_dataset("times", data=(np.arange(n_rep_times) + 1) * step)
                 tt.attrs["units"] = "ms"
+                mp = g.create_group("mapping")
+                mp.create_dataset("node_ids", data=np.arange(k, dtype=np.uint64))
+                mp["node_ids"].attrs["sorted"] = np.uint8(1)
+                mp.create_dataset("index_pointers", data=np.arange(k + 1, dtype=np.uint64))
+                mp.create_dataset("element_ids", data=np.zeros(k, np.uint32))
+                mt = mp.create_dataset("time", data=[step, (n_rep_times + 1) * step, step])
+                mt.attrs["units"] = "ms"
                 d = g.create_dataset("data", shape=(n_rep_times, k), dtype=np.float64,
                                      chunks=(min(n_rep_times, 4096), k))
                 d.attrs["units"] = "mV"
@@ -164,7 +177,7 @@ def write_synthetic(path: str,
                     if k == 0:
                         continue
                     steps = np.sort(rng.integers(s0, s1, size=k))
-                    buf.add(gids[rng.integers(0, gids.size, size=k)], steps * dt_ms)
+                    buf.add(gids[rng.integers(0, gids.size, size=k)], (steps + 1) * dt_ms)
                     n_spikes[names[p]] += int(k)
             for item in rep:                             # report rows of this flush interval
                 d, v, row = item
