@@ -71,7 +71,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from analysis.stats import isi_cv, power_spectrum  # noqa: E402
+from analysis.stats import (bin_index, emission_times, in_window, isi_cv,  # noqa: E402
+                            n_full_bins, power_spectrum)
 from distsim.networks.brunel_params import REGIMES  # noqa: E402
 
 #: Plot / table order, as in Brunel 2000 Fig. 8 (A-D).
@@ -164,7 +165,9 @@ def _simulate_mpirun(order, g, eta, t_sim_ms, warmup_ms, seed, n_vm, dt, ranks, 
             sp = f["spikes"]
             n_E = int(sp["E"].attrs["gid_stop"] - sp["E"].attrs["gid_start"])
             n_I = int(sp["I"].attrs["gid_stop"] - sp["I"].attrs["gid_start"])
-            ids = np.concatenate([sp[p]["node_ids"][()] for p in ("E", "I")]).astype(np.int64)
+            # SONATA node ids are population-local: global index = gid_start + node_id
+            ids = np.concatenate([sp[p]["node_ids"][()].astype(np.int64)
+                                  + int(sp[p].attrs["gid_start"]) for p in ("E", "I")])
             times = np.concatenate([sp[p]["timestamps"][()] for p in ("E", "I")])
             v_m = None
             if n_vm:
@@ -174,23 +177,23 @@ def _simulate_mpirun(order, g, eta, t_sim_ms, warmup_ms, seed, n_vm, dt, ranks, 
 
 # --------------------------------------------------------------------------- measures
 def population_activity(times: np.ndarray, n_neurons: int, t_start: float, t_stop: float,
-                        bin_ms: float) -> np.ndarray:
+                        bin_ms: float, dt_ms: float | None = None) -> np.ndarray:
     """Return the population rate (spikes/s per neuron) in consecutive ``bin_ms``-ms bins.
 
     Bin k covers ``(t_start + k*bin_ms, t_start + (k+1)*bin_ms]`` (ms): spike times are step
-    ends, so a window (t_start, t_stop] holds exactly the spikes of its steps. Only full bins.
+    ends, so a window (t_start, t_stop] holds exactly the spikes of its steps (the convention
+    of ``analysis.stats``; ``dt_ms`` the step, None if unknown). Only full bins.
     """
-    nb = int(np.floor((t_stop - t_start) / bin_ms + 1e-9))
-    b = np.ceil((np.asarray(times, np.float64) - t_start) / bin_ms - 1e-9).astype(np.int64) - 1
+    nb = n_full_bins(t_start, t_stop, bin_ms)
+    b = bin_index(emission_times(times, dt_ms), t_start, bin_ms)
     b = b[(b >= 0) & (b < nb)]
     return np.bincount(b, minlength=nb) / (n_neurons * bin_ms * 1e-3)
 
 
 def mean_rate(ids: np.ndarray, times: np.ndarray, n_neurons: int, t_start: float,
-              t_stop: float) -> float:
+              t_stop: float, dt_ms: float | None = None) -> float:
     """Return the mean firing rate (spikes/s) of ``n_neurons`` neurons over (t_start, t_stop] ms."""
-    times = np.asarray(times)
-    n = np.count_nonzero((times > t_start) & (times <= t_stop))
+    n = np.count_nonzero(in_window(times, t_start, t_stop, dt_ms))
     return float(n / (n_neurons * (t_stop - t_start) * 1e-3))
 
 
@@ -212,7 +215,7 @@ def golomb_chi(v_m: np.ndarray) -> float:
 
 
 def spike_count_chi(ids: np.ndarray, times: np.ndarray, n_neurons: int, t_start: float,
-                    t_stop: float, bin_ms: float = 1.0) -> float:
+                    t_stop: float, bin_ms: float = 1.0, dt_ms: float | None = None) -> float:
     """Return Golomb's chi (dimensionless) on spike counts in ``bin_ms``-ms bins.
 
     chi**2 = Var_t[mean_i n_i(t)] / mean_i Var_t[n_i(t)], n_i(t) the count of neuron i
@@ -220,8 +223,8 @@ def spike_count_chi(ids: np.ndarray, times: np.ndarray, n_neurons: int, t_start:
     independent neurons; the value depends on ``bin_ms``. NaN without spikes.
     """
     ids = np.asarray(ids, np.int64)
-    nb = int(np.floor((t_stop - t_start) / bin_ms + 1e-9))
-    b = np.ceil((np.asarray(times, np.float64) - t_start) / bin_ms - 1e-9).astype(np.int64) - 1
+    nb = n_full_bins(t_start, t_stop, bin_ms)
+    b = bin_index(emission_times(times, dt_ms), t_start, bin_ms)
     ok = (b >= 0) & (b < nb)
     ids, b = ids[ok], b[ok]
     if nb < 2 or ids.size == 0:
@@ -267,15 +270,16 @@ def measure(run: dict) -> dict:
     t0, t1 = run["t_start"], run["t_stop"]
     n_E, n = run["n_E"], run["n_E"] + run["n_I"]
     e = ids < n_E
-    act = population_activity(times, n, t0, t1, SPECTRUM_BIN_MS)
+    dt = run.get("dt_ms")
+    act = population_activity(times, n, t0, t1, SPECTRUM_BIN_MS, dt)
     f_peak, frac = dominant_frequency(*activity_spectrum(act))
     return {
-        "rate_hz": mean_rate(ids, times, n, t0, t1),
-        "rate_E_hz": mean_rate(ids[e], times[e], n_E, t0, t1),
-        "rate_I_hz": mean_rate(ids[~e], times[~e], run["n_I"], t0, t1),
+        "rate_hz": mean_rate(ids, times, n, t0, t1, dt),
+        "rate_E_hz": mean_rate(ids[e], times[e], n_E, t0, t1, dt),
+        "rate_I_hz": mean_rate(ids[~e], times[~e], run["n_I"], t0, t1, dt),
         "cv_isi": mean_cv_isi(ids, times, n),
         "chi": golomb_chi(run["v_m"]) if run.get("v_m") is not None else float("nan"),
-        "chi_spikes_1ms": spike_count_chi(ids, times, n, t0, t1, 1.0),
+        "chi_spikes_1ms": spike_count_chi(ids, times, n, t0, t1, 1.0, dt),
         "f_peak_hz": f_peak,
         "osc_power_frac": frac,
     }
@@ -347,7 +351,7 @@ def plot_regime(run: dict, m: dict, path: str, window_ms: float = 200.0, n_show:
 
 def _raster(ax, run, t0, t1, n_show):
     ids, times = run["ids"], run["times"]
-    in_w = (times > t0) & (times <= t1)
+    in_w = in_window(times, t0, t1, run.get("dt_ms"))
     for pop, lo, row0 in (("E", 0, 0), ("I", run["n_E"], n_show)):
         sel = in_w & (ids >= lo) & (ids < lo + n_show)
         ax.scatter(times[sel], ids[sel] - lo + row0, s=2.0, marker="|", linewidths=0.7,
@@ -357,7 +361,8 @@ def _raster(ax, run, t0, t1, n_show):
 
 
 def _activity(ax, run, t0, t1, bin_ms, mean_hz):
-    act = population_activity(run["times"], run["n_E"] + run["n_I"], t0, t1, bin_ms)
+    act = population_activity(run["times"], run["n_E"] + run["n_I"], t0, t1, bin_ms,
+                              run.get("dt_ms"))
     edges = t0 + bin_ms * np.arange(act.size + 1)
     ax.stairs(act, edges, fill=True, color="0.25", lw=0)
     ax.axhline(mean_hz, color="C1", lw=0.9, ls="--", label=f"mean {mean_hz:.3g} spikes/s")
@@ -498,7 +503,8 @@ def main(argv=None) -> int:
                        epsilon=args.epsilon)
         m = measures[name] = measure(run)
         spectra[name] = activity_spectrum(population_activity(
-            run["times"], run["n_E"] + run["n_I"], run["t_start"], run["t_stop"], SPECTRUM_BIN_MS))
+            run["times"], run["n_E"] + run["n_I"], run["t_start"], run["t_stop"], SPECTRUM_BIN_MS,
+            run.get("dt_ms")))
         figs[name] = plot_regime(run, m, os.path.join(args.out, f"{name}.png"), args.window,
                                  plot_bin_ms=args.plot_bin, zoom_ms=args.zoom)
         for k in ("ids", "times", "v_m"):  # keep the summary, free the spikes

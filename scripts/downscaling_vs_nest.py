@@ -36,7 +36,7 @@ def distsim_rates(N, K, seed, t_presim, t_sim, ranks, tmp):
     subprocess.run(cmd, check=True, cwd=ROOT)
     sizes = _sizes(N)
     spikes = read_spikes(out)
-    return {p: float(np.count_nonzero(spikes[p][1] >= t_presim)) / sizes[p] / (t_sim * 1e-3) for p in sizes}
+    return {p: _count(spikes[p][1], t_presim, t_sim) / sizes[p] / (t_sim * 1e-3) for p in sizes}
 
 
 def nest_rates(N, K, seed, t_presim, t_sim, threads, tmp):
@@ -48,7 +48,15 @@ def nest_rates(N, K, seed, t_presim, t_sim, threads, tmp):
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     z = np.load(rec)
     sizes = _sizes(N)
-    return {p: float(np.count_nonzero(z[f"{p}_times"] >= t_presim)) / sizes[p] / (t_sim * 1e-3) for p in sizes}
+    return {p: _count(z[f"{p}_times"], t_presim, t_sim) / sizes[p] / (t_sim * 1e-3) for p in sizes}
+
+
+def _count(times, t_presim, t_sim):
+    """Number of spikes stamped in (t_presim, t_presim + t_sim] ms (analysis.stats convention;
+    stamps on the step grid, so the step length need not be known)."""
+    from analysis.stats import in_window
+
+    return float(np.count_nonzero(in_window(times, t_presim, t_presim + t_sim, None)))
 
 
 def _sizes(N):

@@ -32,8 +32,13 @@ BIN = 1.0  # ms
 
 
 def activity(times_ms, n):
-    """Population activity (spikes/s) in 1 ms bins over [0, T_END) from spike times (ms)."""
-    counts = np.histogram(times_ms, bins=np.arange(0.0, T_END + BIN / 2, BIN))[0]
+    """Population activity (spikes/s) in 1 ms bins over (0, T_END] from spike stamps (ms):
+    bin k holds the stamps in (k, k+1] ms, the steps of [k, k+1) (analysis.stats convention)."""
+    from analysis.stats import bin_index, emission_times, n_full_bins
+
+    nb = n_full_bins(0.0, T_END, BIN)
+    b = bin_index(emission_times(times_ms, None), 0.0, BIN)
+    counts = np.bincount(b[(b >= 0) & (b < nb)], minlength=nb)
     return counts / n / (BIN * 1e-3)
 
 

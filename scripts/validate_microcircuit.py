@@ -21,8 +21,8 @@ with the two-sample Kolmogorov-Smirnov statistic D (``scipy.stats.ks_2samp``).
 Both simulators go through exactly the same code: their spikes are reduced to
 ``(local neuron index, time ms)`` per population and passed to :func:`population_stats`.
 Analysis window: spike stamps in ``(t_presim, t_presim + t_sim]`` (NEST's recorder interval,
-start exclusive), implemented as the half-open ``[t_presim + dt/2, t_presim + t_sim + dt/2)``
-so that the CC bins hold whole simulation steps.
+start exclusive), the one convention of ``analysis.stats``: windows and bins apply to the
+emission times ``t - dt/2``, so that the CC bins hold whole simulation steps.
 
 Criterion (per population and statistic), fixed before looking at the data:
 
@@ -115,8 +115,8 @@ def load_distsim(path):
     with h5py.File(path, "r") as f:
         for pop in POPS:
             g = f["spikes"][pop]
-            g0, size = int(g.attrs["gid_start"]), int(g.attrs["size"])
-            out[pop] = (g["node_ids"][()].astype(np.int64) - g0,
+            size = int(g.attrs["size"])  # SONATA node ids are population-local
+            out[pop] = (g["node_ids"][()].astype(np.int64),
                         g["timestamps"][()].astype(np.float64), size)
     return out
 
@@ -137,10 +137,12 @@ def load_nest(path):
 def population_stats(ids, times, size, t_start, t_stop, n_cc, cc_bin_ms, key):
     """Per-neuron rates, ISI CVs and pairwise count correlations of one population.
 
-    ids: local neuron indices in [0, size); times in ms; window [t_start, t_stop) ms.
+    ids: local neuron indices in [0, size); times: stamps in ms (end of the emitting step);
+    window: the stamps in (t_start, t_stop] ms (``analysis.stats`` convention).
     Returns dict rate (all ``size`` neurons, spikes/s), cv (neurons with >= 4 spikes),
     cc (pairs among ``n_cc`` sampled neurons, see module docstring), mean_rate.
     """
+    times = stats.emission_times(times, DT_MS)
     w = (times >= t_start) & (times < t_stop)
     ids, times = ids[w], times[w]
     if ids.size and (ids.min() < 0 or ids.max() >= size):
@@ -165,8 +167,8 @@ def population_stats(ids, times, size, t_start, t_stop, n_cc, cc_bin_ms, key):
 
 def run_stats(spikes, a):
     """population_stats of every population of one run."""
-    t_start = a.t_presim + 0.5 * DT_MS
-    t_stop = a.t_presim + a.t_sim + 0.5 * DT_MS
+    t_start = a.t_presim
+    t_stop = a.t_presim + a.t_sim
     return {pop: population_stats(*spikes[pop], t_start, t_stop, a.n_cc, a.cc_bin, pop)
             for pop in POPS}
 
@@ -454,7 +456,8 @@ def main(argv=None):
             timings[f"{sim} runs (sum)"] = float(np.sum(ts))
     write_report(os.path.join(a.out, "report.md"), a, cmp, ds, ns, timings, ref)
     js = {"config": {k: v for k, v in vars(a).items()}, "criterion": "pass iff mean(D_DN) <= max(D_NN)",
-          "window_ms": [a.t_presim + 0.5 * DT_MS, a.t_presim + a.t_sim + 0.5 * DT_MS],
+          "window_ms": [a.t_presim, a.t_presim + a.t_sim],
+          "window": "spike stamps in (start, stop]",
           "distances": cmp, "timings_s": timings, "reference_rates": ref,
           "distsim_code_per_run": a.run_provenance,
           "fano": {sim: {pop: [s[pop]["fano"] for s in runs] for pop in POPS}
