@@ -122,6 +122,22 @@ def adjust_weights_and_input_to_synapse_scaling(
     return PSC_matrix_new, PSC_ext_new, DC_amp_new
 
 
+def scaled_indegrees(num_synapses, num_neurons) -> np.ndarray:
+    """Return the mean in-degree (targets x sources, float) of a network with these synapse
+    totals and population sizes: ``num_synapses / num_neurons[:, None]``.
+
+    This is the in-degree of the network that is simulated (``fixed_total_number`` with the
+    rounded totals onto the rounded populations), and what ``params_from_network`` derives
+    from it, so ``derive()`` and ``distsim meanfield microcircuit`` are one computation. It
+    differs from ``full_indegrees * K_scaling`` by the rounding: at N_scaling = 0.1, L5I has
+    round(106.5) = 106 neurons, 0.47 % more synapses each, which moves the mean-field L5E
+    rate by 3.7 %. NaN for a population of 0 neurons (``microcircuit()`` refuses those).
+    """
+    n = np.asarray(num_neurons, float)[:, np.newaxis]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.asarray(num_synapses, float) / np.where(n > 0, n, 1.0), np.nan)
+
+
 def _exc_inh_matrix(val_exc, val_inh, num_pops):
     """Return a (num_pops x num_pops) matrix: even source columns val_exc, odd val_inh."""
     m = np.zeros((num_pops, num_pops))
@@ -182,7 +198,8 @@ def derive(
     full_num_synapses (float expected totals at full scale),
     num_synapses (int, rounded ``full * N_scaling * K_scaling``),
     full_indegrees (float, full_num_synapses / full_num_neurons[:, None]),
-    indegrees (float, full_indegrees * K_scaling: mean in-degree of the scaled net),
+    indegrees (float, ``num_synapses / num_neurons[:, None]``: the mean in-degree of the
+    network ``microcircuit()`` builds, the one the mean-field uses; see ``scaled_indegrees``),
     PSP_matrix_mean [mV], PSC_over_PSP [pA/mV],
     weight_matrix_mean [pA] (after K-scaling compensation),
     weight_matrix_std [pA] (``|mean| * weight_rel_std``),
@@ -308,7 +325,7 @@ def derive(
         "full_num_synapses": full_num_synapses,
         "num_synapses": num_synapses,
         "full_indegrees": full_indegrees,
-        "indegrees": full_indegrees * K_scaling,
+        "indegrees": scaled_indegrees(num_synapses, num_neurons),
         "PSP_exc_mean": float(net["PSP_exc_mean"]),
         "g": float(net["g"]),
         "PSP_matrix_mean": PSP_matrix_mean,

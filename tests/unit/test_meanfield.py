@@ -52,7 +52,10 @@ def test_microcircuit_derived_parameters():
     np.testing.assert_array_equal(p["full_num_synapses"], K_tot)
     assert np.array_equal(p["num_synapses"], np.round(K_tot).astype(int))
     assert abs(p["num_synapses"].sum() / 1e9 - 0.30) < 0.005
-    np.testing.assert_allclose(p["indegrees"], K_tot / N[:, None], rtol=1e-12)
+    np.testing.assert_allclose(p["full_indegrees"], K_tot / N[:, None], rtol=1e-12)
+    # the mean-field in-degree is that of the network built: rounded totals / neurons
+    assert np.array_equal(p["indegrees"], p["num_synapses"] / p["num_neurons"][:, None])
+    np.testing.assert_allclose(p["indegrees"], K_tot / N[:, None], rtol=1e-4)
     # PSC weight: the PSP of the exp-exp kernel peaks at PSP_exc_mean
     npar = p["neuron_params"]
     t = np.linspace(0.0, 10.0, 200001)
@@ -81,14 +84,83 @@ def test_microcircuit_scaling_and_dc():
     # DC replacing the Poisson input: bg_rate * K_ext * PSC_ext * tau_syn * 1e-3
     q = microcircuit_params.derive(poisson_input=False)
     np.testing.assert_allclose(q["DC_amp"], 8.0 * q["K_ext_full"] * q["weight_ext"] * 0.5e-3)
-    # the K_scaling compensation keeps mu and sigma of the full network (at full_mean_rates)
+    # the K_scaling compensation keeps mu and sigma of the full network (at full_mean_rates),
+    # exactly for the nominal in-degrees full_indegrees * K_scaling (the built network's
+    # in-degrees differ from these by the rounding of the synapse totals)
+    def nominal(d):
+        d["indegrees"] = d["full_indegrees"] * d["K_scaling"]
+        return d
+
     for poisson in (True, False):
-        ref = mf.input_statistics(microcircuit_params.derive(poisson_input=poisson), full["full_mean_rates"])
+        ref = mf.input_statistics(nominal(microcircuit_params.derive(poisson_input=poisson)),
+                                  full["full_mean_rates"])
         for ks in (0.5, 0.1):
-            d = microcircuit_params.derive(K_scaling=ks, poisson_input=poisson)
+            d = nominal(microcircuit_params.derive(K_scaling=ks, poisson_input=poisson))
             got = mf.input_statistics(d, full["full_mean_rates"])
             np.testing.assert_allclose(got[0], ref[0], rtol=1e-12)
             np.testing.assert_allclose(got[1], ref[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("sets", [[], ["K_scaling=0.5"], ["poisson_input=false"],
+                                  ["N_scaling=1.0"]])
+def test_meanfield_cli_and_derive_are_one_computation(sets, capsys):
+    """``distsim meanfield microcircuit`` (mean-field of the Network that ``distsim run``
+    builds) and ``derive()`` give the same rates. Regression: at the default N_scaling = 0.1
+    derive() used the unrounded in-degrees and L5E differed by 3.7 %."""
+    import json
+
+    from distsim.meanfield.cli import main
+    from distsim.meanfield.network import params_from_network
+    from distsim.networks.microcircuit import microcircuit
+
+    argv = ["microcircuit", "--json"]
+    for kv in sets:
+        argv += ["--set", kv]
+    assert main(argv) == 0
+    cli = json.loads(capsys.readouterr().out)["rates"]
+    kw = {"N_scaling": 0.1}
+    for kv in sets:
+        k, v = kv.split("=")
+        kw[k] = False if v == "false" else float(v)
+    d = microcircuit_params.derive(**kw)
+    ours = mf.working_point(d)["rates"]
+    np.testing.assert_allclose([cli[p] for p in d["populations"]], ours, rtol=1e-12)
+    K_net = params_from_network(microcircuit(**kw))["indegrees"]
+    np.testing.assert_allclose(K_net, d["indegrees"], rtol=1e-14)
+
+
+def test_meanfield_at_default_scaling_matches_nnmt():
+    """Independent check of the N_scaling = 0.1 network: NNMT's rates for the in-degrees read
+    straight from the Network's projections (n_total / N_target) equal our prediction."""
+    nnmt = pytest.importorskip("nnmt", reason="nnmt (1.3.0) not importable: cannot cross-check")
+    from distsim.meanfield.cli import predict
+    from distsim.networks.microcircuit import microcircuit
+
+    net = microcircuit(N_scaling=0.1)
+    names = [p.name for p in net.populations]
+    size = {p.name: p.n for p in net.populations}
+    K = np.zeros((8, 8))
+    for pr in net.projections:
+        K[names.index(pr.target), names.index(pr.source)] += pr.n_total / size[pr.target]
+    p = microcircuit_params.derive(N_scaling=0.1)
+    npar = p["neuron_params"]
+    Q = nnmt.ureg.Quantity
+    params = {
+        "populations": names, "N": np.array([size[n] for n in names], float),
+        "C": Q(npar["C_m"], "pF"), "tau_m": Q(npar["tau_m"], "ms"),
+        "tau_s": Q(npar["tau_syn_ex"], "ms"), "tau_r": Q(npar["t_ref"], "ms"),
+        "V_th_abs": Q(npar["V_th"], "mV"), "V_0_abs": Q(npar["V_reset"], "mV"),
+        "K": K, "W": Q(p["weight_matrix_mean"], "pA"), "K_ext": p["K_ext"].astype(float),
+        "W_ext": Q(np.full(8, p["weight_ext"]), "pA"), "nu_ext": Q(p["bg_rate"], "Hz"),
+        "Delay": Q(p["delay_matrix_mean"], "ms"), "Delay_sd": Q(p["delay_matrix_std"], "ms"),
+        "delay_dist": "truncated_gaussian",
+    }
+    ref = np.asarray(nnmt.lif.exp.firing_rates(nnmt.models.Basic(params), method="shift"))
+    got = predict(net)["rates"]
+    np.testing.assert_allclose([got[n] for n in names], ref, rtol=0.01)
+    # the in-degree rounding is visible: the full-scale in-degrees give other rates
+    nominal = dict(p, indegrees=p["full_indegrees"])
+    assert abs(mf.firing_rates(nominal)[4] / got["L5E"] - 1) > 0.02
 
 
 def test_microcircuit_overrides():
