@@ -86,6 +86,21 @@ def _attr(obj: h5py.HLObject, name: str, default: Any = None) -> Any:
     return v
 
 
+#: /meta ``layout_version`` this reader understands: 2 = population-local node_ids. distsim's
+#: writer (``distsim.recording.hdf5.LAYOUT_VERSION``) must match; a test checks it.
+LAYOUT_VERSION = 2
+
+
+def check_layout(f: h5py.File, path: str) -> None:
+    """Raise ValueError if the open file ``f`` is a distsim output written before node ids
+    became population-local (its /meta has no ``layout_version`` >= 2); returns None.
+    Files without /meta (SONATA files of other simulators) pass."""
+    if "meta" in f and int(f["meta"].attrs.get("layout_version", 1)) < LAYOUT_VERSION:
+        raise ValueError(f"{path}: written by an older distsim whose node_ids are global gids "
+                         f"(no /meta layout_version >= {LAYOUT_VERSION}); re-run it, or read "
+                         "its node_ids as gids with h5py")
+
+
 def _sorting(g: h5py.Group) -> str:
     """Return the SONATA ``sorting`` of a spike population as a name ("none" if absent)."""
     if "sorting" not in g.attrs:
@@ -122,6 +137,11 @@ class SpikeFile:
         if "spikes" not in self._f:
             self._f.close()
             raise ValueError(f"{self.path}: no /spikes group (not a distsim spike file?)")
+        try:
+            check_layout(self._f, self.path)
+        except ValueError:
+            self._f.close()
+            raise
         pops = []
         for name, g in self._f["spikes"].items():
             if not isinstance(g, h5py.Group) or "node_ids" not in g or "timestamps" not in g:

@@ -29,6 +29,8 @@ from typing import Sequence
 import h5py
 import numpy as np
 
+from analysis.spikes import LAYOUT_VERSION
+
 __all__ = [
     "MICROCIRCUIT_NAMES",
     "MICROCIRCUIT_RATES",
@@ -198,6 +200,7 @@ def write_synthetic(path: str,
         spec = {"generator": "analysis.synthetic.write_synthetic", "names": list(names),
                 "sizes": [int(x) for x in sizes], "rates": [float(x) for x in rates],
                 "dt_ms": dt_ms, "n_ranks": n_ranks, "flush_ms": flush_ms}
+        meta.attrs["layout_version"] = LAYOUT_VERSION
         meta.attrs["dt_ms"] = float(dt_ms)
         meta.attrs["t_sim_ms"] = float(t_sim_ms)
         meta.attrs["t_presim_ms"] = float(t_presim_ms)

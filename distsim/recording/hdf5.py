@@ -3,7 +3,7 @@
 Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libsonata's
 ``SpikeReader`` and ``SomaReportReader`` read it)::
 
-    /meta                               attrs: dt_ms, seed, n_ranks, model, spec_json,
+    /meta                               attrs: layout_version (2), dt_ms, seed, n_ranks, model, spec_json,
                                         reference_rates_json, versions_json, t_presim_ms,
                                         t_sim_ms, t_flushed_ms, and at close build_time_s,
                                         sim_time_s, rtf, n_synapses, peak_rss_bytes
@@ -47,6 +47,10 @@ SPIKE_CHUNK = 16384  # elements per chunk of the spike datasets
 REPORT_CHUNK_BYTES = 1 << 18  # about this many bytes per chunk of /report/<pop>/data
 #: SONATA's ``sorting`` enum of a spike population (libsonata: ``enum class Sorting : char``)
 SORTING = {"none": 0, "by_id": 1, "by_time": 2}
+#: /meta attribute ``layout_version``: 2 = population-local node ids (SONATA); files without
+#: it were written with global gids in node_ids and are refused by the readers
+#: (``analysis.spikes.check_layout``, which the reader side keeps as its own constant)
+LAYOUT_VERSION = 2
 
 
 def sorting_dtype():
@@ -182,7 +186,8 @@ class HDF5Recorder:
         self._spk = []  # (gids, stamps) int64 arrays of this rank
         self._smp = {p: [] for p in self.report_pops}  # pop -> list of (stamps, values)
 
-        meta = {"dt_ms": self.dt, "seed": int(sim.seed), "n_ranks": int(self.size),
+        meta = {"layout_version": LAYOUT_VERSION,
+                "dt_ms": self.dt, "seed": int(sim.seed), "n_ranks": int(self.size),
                 "model": str(net.name),
                 "spec_json": json.dumps(net.to_dict(), default=str, sort_keys=True),
                 "versions_json": json.dumps(versions(), sort_keys=True),
@@ -513,7 +518,9 @@ def read_spikes(path):
     order (serial, plain h5py); gid = ``gid_start`` + the file's population-local node_id."""
     h5py = _h5py()
     out = {}
+    from analysis.spikes import check_layout
     with h5py.File(path, "r") as f:
+        check_layout(f, path)
         for p, g in f["spikes"].items():
             ids = g["node_ids"][()] + np.uint64(g.attrs["gid_start"])
             out[p] = (ids, g["timestamps"][()])
@@ -525,7 +532,9 @@ def read_report(path):
     variable's unit); gid = ``gid_start`` + the population-local mapping/node_ids."""
     h5py = _h5py()
     out = {}
+    from analysis.spikes import check_layout
     with h5py.File(path, "r") as f:
+        check_layout(f, path)
         for p, g in f.get("report", {}).items():
             ids = g["mapping"]["node_ids"][()] + np.uint64(g.attrs["gid_start"])
             out[p] = (ids, g["times"][()], g["data"][()])

@@ -192,6 +192,25 @@ def test_node_id_outside_population_is_an_error(tmp_path):
         analyze_file(path)
 
 
+def test_file_of_an_older_layout_is_refused(tmp_path):
+    """A distsim file without /meta layout_version >= 2 stores global gids in node_ids:
+    reading it as population-local ids would shift every neuron, so it is refused."""
+    from distsim.recording.hdf5 import LAYOUT_VERSION as written, read_spikes
+    from analysis.spikes import LAYOUT_VERSION as understood
+
+    assert written == understood
+    path = str(tmp_path / "old.h5")
+    write_synthetic(path, names=["A", "B"], sizes=[10, 10], rates=[50.0, 50.0],
+                    t_sim_ms=200.0, n_report=0, h5_chunk=64)
+    assert analyze_file(path).populations[0].n_spikes > 0
+    with h5py.File(path, "a") as f:
+        del f["meta"].attrs["layout_version"]
+    with pytest.raises(ValueError, match="layout_version"):
+        analyze_file(path)
+    with pytest.raises(ValueError, match="layout_version"):
+        read_spikes(path)
+
+
 # --- statistics recover known properties ------------------------------------------------------
 def test_rates_recover_poisson_rates(small, result):
     dur_s = (result.t_stop - result.t_start) / 1000.0
