@@ -39,7 +39,7 @@ DEVICE_FIELDS = {
 
 def _doc(obj):
     """First paragraph of a docstring, on one line."""
-    d = (sys.modules[obj.__module__].__doc__ if not isinstance(obj, type) else None) or obj.__doc__ or ""
+    d = sys.modules[obj.__module__].__doc__ or obj.__doc__ or ""
     return " ".join(d.strip().split("\n\n")[0].split())
 
 

@@ -271,7 +271,10 @@ def cmd_models(args, comm):
     if comm.rank != 0:
         return 0
     text = describe(args.name, as_json=args.json) if args.name else catalog(as_json=args.json)
-    print(text)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # e.g. | head: not an error; keep Python's exit flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
