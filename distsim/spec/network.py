@@ -260,6 +260,26 @@ def _check_delay(field_, v, dt):
         raise SpecError(field_, v.a, f"must be at most 65535 steps ({65535 * dt} ms)")
 
 
+FLOAT32_MAX = 3.4028234663852886e38  # synaptic weights are stored as float32
+FLOAT32_TINY = 1.1754943508222875e-38  # smallest normal float32
+
+
+def _check_float32_weight(field_, v, unit):
+    """Synapse tables store weights as float32: refuse values that would become inf, or a
+    nonzero constant that would become 0 or lose its precision (subnormal)."""
+    if v.kind == 1:  # normal: its draws lie within mean +- 40 std in practice
+        lo = max(bounds(v)[0], v.a - 40 * v.b)
+        hi = min(bounds(v)[1], v.a + 40 * v.b)
+    else:
+        lo, hi = bounds(v)
+    if max(abs(lo), abs(hi)) > FLOAT32_MAX:
+        raise SpecError(field_, v.to_raw(), f"must lie within +-{FLOAT32_MAX:.7g} ({unit}): weights are "
+                                            "stored as float32")
+    if v.is_constant and v.a != 0.0 and abs(v.a) < FLOAT32_TINY:
+        raise SpecError(field_, v.a, f"nonzero weights must have |w| >= {FLOAT32_TINY:.7g} ({unit}): weights "
+                                     "are stored as float32 (this one would become 0)")
+
+
 def validate(net):
     """Check every field of ``net`` and normalise values in place; raises SpecError.
 
@@ -333,6 +353,7 @@ def validate(net):
         wlo, whi = bounds(pr.weight)
         if not (math.isfinite(wlo) and math.isfinite(whi)) and pr.weight.kind != 1:
             raise SpecError(f"{f}.weight", pr.weight.to_raw(), f"must be finite ({tgt_model.weight_unit})")
+        _check_float32_weight(f"{f}.weight", pr.weight, tgt_model.weight_unit)
     for i, dv in enumerate(net.devices):
         _validate_device(net, i, dv, names, sizes, dt)
     if net.reference_rates is not None:

@@ -55,6 +55,8 @@ CASES = [
      ".rate_Hz", "Poisson sampler supports at most"),
     (lambda: base(params={"V_m": {"dist": "normal", "mean": 1.0, "sdt": 1.0}}), ".V_m.sdt", "did you mean 'std'"),
     (lambda: base(params={"V_m": {"dist": "gauss", "mean": 1.0, "std": 1.0}}), ".V_m.dist", "unknown distribution"),
+    (lambda: base(projs=[Projection("E", "E", "all_to_all", weight=1e-300)]), ".weight", "stored as float32"),
+    (lambda: base(projs=[Projection("E", "E", "all_to_all", weight=-1e39)]), ".weight", "stored as float32"),
 ]
 
 
