@@ -57,7 +57,8 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
 
     Streams are keyed by (seed, projection index, target gid), so the table holds the same
     synapses for a given target whatever the number of ranks. ``progress(stage, i, n)``, if
-    given, is called after projection i of n in each pass ("counting", "filling").
+    given, is called before projection i of n in each pass ("planning": the split of
+    fixed_total_number synapses over targets, "counting", "filling").
     Returns a SynapseTable.
     """
     dt = net.dt_ms
@@ -65,6 +66,8 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
     n_total = net.n_neurons
     plans = []
     for pid, pr in enumerate(net.projections):
+        if progress is not None:
+            progress("planning", pid, len(net.projections))
         s_lo, s_hi = ranges[pr.source]
         t_lo, t_hi = ranges[pr.target]
         tg = local_gids(t_lo, t_hi, rank, n_ranks)
