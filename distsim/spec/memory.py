@@ -123,20 +123,22 @@ def _read_int(path):
     return int(s) if s.isdigit() else None
 
 
-def node_available_bytes():
+def node_available_bytes(root="/"):
     """(bytes this node can still give processes, text saying where that number comes from):
     MemAvailable of /proc/meminfo, or less when this process's cgroup (SLURM, containers)
-    has a memory limit (limit minus current usage)."""
+    has a memory limit (limit minus current usage; cgroup v2 or v1). ``root``: where /proc
+    and /sys are (tests)."""
+    P = lambda *a: os.path.join(root, *[x.lstrip("/") for x in a])  # noqa: E731
     avail, src = None, "MemAvailable"
     try:
-        with open("/proc/meminfo") as f:
+        with open(P("proc/meminfo")) as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
                     avail = int(line.split()[1]) * 1024
     except OSError:
         pass
     try:
-        with open("/proc/self/cgroup") as f:
+        with open(P("proc/self/cgroup")) as f:
             lines = f.read().splitlines()
     except OSError:
         lines = []
@@ -145,14 +147,16 @@ def node_available_bytes():
         if len(parts) != 3:
             continue
         if parts[0] == "0" and parts[1] == "":  # cgroup v2
-            base = "/sys/fs/cgroup" + parts[2]
+            base = P("sys/fs/cgroup", parts[2])
             limit, usage = _read_int(base + "/memory.max"), _read_int(base + "/memory.current")
-            if limit is None:  # the namespace root: the file is at the mount point
-                limit, usage = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
+            if limit is None:  # inside a cgroup namespace: the files are at the mount point
+                limit, usage = _read_int(P("sys/fs/cgroup/memory.max")), _read_int(P("sys/fs/cgroup/memory.current"))
         elif "memory" in parts[1].split(","):  # cgroup v1
-            base = "/sys/fs/cgroup/memory" + parts[2]
-            limit = _read_int(base + "/memory.limit_in_bytes") or _read_int("/sys/fs/cgroup/memory/memory.limit_in_bytes")
-            usage = _read_int(base + "/memory.usage_in_bytes") or _read_int("/sys/fs/cgroup/memory/memory.usage_in_bytes")
+            base = P("sys/fs/cgroup/memory", parts[2])
+            limit, usage = _read_int(base + "/memory.limit_in_bytes"), _read_int(base + "/memory.usage_in_bytes")
+            if limit is None:
+                limit = _read_int(P("sys/fs/cgroup/memory/memory.limit_in_bytes"))
+                usage = _read_int(P("sys/fs/cgroup/memory/memory.usage_in_bytes"))
         else:
             continue
         if limit is not None and limit < 2 ** 60 and usage is not None:

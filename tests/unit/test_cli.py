@@ -403,3 +403,34 @@ def test_build_progress_names_the_projection(capsys):
 
 def test_time_check_unchanged_for_valid_run_math():
     assert grid_steps("x", 1500.0, 0.5) == 3000 and math.isclose(0.1 * grid_steps("x", 0.3, 0.1), 0.3)
+
+
+@pytest.mark.parametrize("version", ["v2", "v1", "none"])
+def test_node_available_bytes_honours_a_cgroup_limit(tmp_path, version):
+    """A SLURM job or container limit below MemAvailable is what the ranks can use."""
+    from distsim.spec.memory import node_available_bytes
+    GiB = 2 ** 30
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/meminfo").write_text(f"MemTotal: {32 * GiB // 1024} kB\nMemAvailable: {20 * GiB // 1024} kB\n")
+    if version == "v2":
+        (tmp_path / "proc/self/cgroup").write_text("0::/slurm/job_7\n")
+        d = tmp_path / "sys/fs/cgroup/slurm/job_7"
+        d.mkdir(parents=True)
+        (d / "memory.max").write_text(f"{4 * GiB}\n")
+        (d / "memory.current").write_text(f"{1 * GiB}\n")
+    elif version == "v1":
+        (tmp_path / "proc/self/cgroup").write_text("4:memory:/slurm/job_7\n1:cpu:/\n")
+        d = tmp_path / "sys/fs/cgroup/memory/slurm/job_7"
+        d.mkdir(parents=True)
+        (d / "memory.limit_in_bytes").write_text(f"{4 * GiB}\n")
+        (d / "memory.usage_in_bytes").write_text(f"{1 * GiB}\n")
+    else:  # unlimited cgroup (the kernel writes a huge number or "max")
+        (tmp_path / "proc/self/cgroup").write_text("0::/\n")
+        (tmp_path / "sys/fs/cgroup").mkdir(parents=True)
+        (tmp_path / "sys/fs/cgroup/memory.max").write_text("max\n")
+        (tmp_path / "sys/fs/cgroup/memory.current").write_text(f"{1 * GiB}\n")
+    avail, src = node_available_bytes(str(tmp_path))
+    if version == "none":
+        assert (avail, src) == (20 * GiB, "MemAvailable")
+    else:
+        assert avail == 3 * GiB and "cgroup" in src
