@@ -1,10 +1,11 @@
-"""Command line: ``distsim run | analyze | meanfield | warm``.
+"""Command line: ``distsim run | analyze | meanfield | models | warm``.
 
     mpirun -n R distsim run MODEL_OR_FILE --seed S --t-sim MS [--t-presim MS]
                             [--set KEY=VALUE ...] -o OUT.h5 [--overwrite] [--checkpoint-every MS]
     mpirun -n R distsim run --resume OUT.h5 --t-sim MS
     distsim analyze OUT.h5 [--t-start MS] [--json]
     distsim meanfield MODEL_OR_FILE [--set KEY=VALUE ...] [--json]
+    distsim models [NAME] [--json]
 
 An error in the input names the field, its value and what is allowed, and stops every rank
 before any work starts (exit code 2). Any other exception on one rank prints the rank and
@@ -18,67 +19,33 @@ import traceback
 
 
 def _parse_sets(items):
-    out = {}
-    for it in items or []:
-        if "=" not in it:
-            from .spec import SpecError
-            raise SpecError("--set", it, "must be KEY=VALUE")
-        k, v = it.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+    """dict KEY -> VALUE string of the ``--set`` items (see ``spec.overrides.parse_sets``)."""
+    from .spec.overrides import parse_sets
+
+    return parse_sets(items)
 
 
 def load_model(model, sets):
-    """Network for a built-in model name or a TOML parameter file, with --set overrides."""
+    """Network for a built-in model name or a TOML parameter file, with --set overrides.
+    Returns the validated Network; SpecError for any invalid or unknown key or value."""
     from .networks import build_builtin
-    from .spec import SpecError, load_network, network_from_dict, validate
+    from .spec import network_from_dict, validate
+    from .spec.network import parse_toml
 
     if model.endswith(".toml") or os.path.sep in model or os.path.exists(model):
-        if not sets:
-            return load_network(model)
-        import tomllib
-        if not os.path.isfile(model):
-            raise SpecError("parameter file", model, "does not exist")
-        d = tomllib.loads(open(model).read())
+        d = parse_toml(model)
         for k, v in sets.items():
             _set_path(d, k, v)
-        net = network_from_dict(d)
-        return validate(net)
+        return validate(network_from_dict(d))
     net = build_builtin(model, sets)
     return validate(net)
 
 
 def _set_path(d, dotted, value):
     """Set ``a.b.c`` in nested dicts/lists (list items by index or by their ``name``)."""
-    from .spec import SpecError
+    from .spec.overrides import set_path
 
-    try:
-        value = json.loads(value)
-    except (json.JSONDecodeError, TypeError):
-        pass
-    keys = dotted.split(".")
-    cur = d
-    for i, k in enumerate(keys):
-        last = i == len(keys) - 1
-        if isinstance(cur, list):
-            match = [x for x in cur if isinstance(x, dict) and x.get("name") == k]
-            if match:
-                idx = cur.index(match[0])
-            elif k.isdigit() and int(k) < len(cur):
-                idx = int(k)
-            else:
-                raise SpecError(f"--set {dotted}", value, f"no list item '{k}'")
-            if last:
-                cur[idx] = value
-            else:
-                cur = cur[idx]
-        elif isinstance(cur, dict):
-            if last:
-                cur[k] = value
-            else:
-                cur = cur.setdefault(k, {})
-        else:
-            raise SpecError(f"--set {dotted}", value, "does not name a parameter")
+    return set_path(d, dotted, value)
 
 
 def check_output_path(path, overwrite, comm):
@@ -96,6 +63,57 @@ def check_output_path(path, overwrite, comm):
     problem = comm.bcast(problem)
     if problem:
         raise SpecError(*problem)
+
+
+def check_run_times(args, dt_ms):
+    """Refuse run times off the dt grid before any work (SpecError), as NEST's Simulate does:
+    --t-sim and --t-presim must be multiples of dt (>= 0), --checkpoint-every and
+    --flush-interval positive multiples of dt. Nothing is rounded."""
+    from .spec.times import grid_steps
+
+    grid_steps("--t-sim", args.t_sim, dt_ms)
+    if not args.resume:
+        grid_steps("--t-presim", args.t_presim, dt_ms)
+    if args.checkpoint_every is not None:
+        grid_steps("--checkpoint-every", args.checkpoint_every, dt_ms, positive=True)
+    grid_steps("--flush-interval", args.flush_interval, dt_ms, positive=True)
+
+
+def check_memory(net, comm, args):
+    """Estimate the memory per rank of ``net`` (``spec.memory.estimate``) and compare it with
+    what this node can give each of its ranks (MemAvailable or the cgroup limit, divided by
+    the ranks on the node). Rank 0 prints the estimate; every rank raises the same SpecError
+    when any rank would run short, unless --no-memory-check or DISTSIM_MEMORY_CHECK=0."""
+    import socket
+
+    from .spec import SpecError
+    from .spec.memory import SAFETY, current_rss_bytes, estimate, gib, node_available_bytes
+
+    est = estimate(net, comm.size)
+    need = est["total_bytes"] * SAFETY
+    host = socket.gethostname()
+    hosts = comm.allgather(host)
+    on_node = hosts.count(host)
+    avail, src = node_available_bytes()
+    # the fixed part is already resident in this process (and out of MemAvailable)
+    extra = max(0.0, need - max(current_rss_bytes(), 0))
+    report = (host, on_node, avail, src, extra)
+    reports = comm.allgather(report)
+    enabled = not args.no_memory_check and os.environ.get("DISTSIM_MEMORY_CHECK", "1") != "0"
+    if comm.rank == 0 and not args.quiet:
+        print(f"[distsim] memory estimate per rank: {gib(est['total_bytes'])} (synapses "
+              f"{gib(est['synapse_bytes'])} for ~{est['n_synapses']:,} in total, neurons "
+              f"{gib(est['neuron_bytes'])}, pending events {gib(est['event_bytes'])}, fixed "
+              f"{gib(est['fixed_bytes'])}) on {comm.size} rank(s)", file=sys.stderr, flush=True)
+    bad = [r for r in reports if r[2] is not None and r[4] > r[2] / r[1]]
+    if bad and enabled:
+        h, n, av, sr, ex = bad[0]
+        raise SpecError("memory estimate", f"{gib(est['total_bytes'])} per rank",
+                        f"with a {SAFETY:g}x margin {gib(ex)} more than each rank already holds, but "
+                        f"{h} has {gib(av / n)} per rank ({sr} {gib(av)} / {n} rank(s) on the node); "
+                        "use more nodes or a smaller model, or pass --no-memory-check "
+                        "(or DISTSIM_MEMORY_CHECK=0) to build anyway")
+    return est
 
 
 def cmd_run(args, comm):
@@ -131,6 +149,8 @@ def cmd_run(args, comm):
             check_output_path(output, args.overwrite, comm)
         elif args.checkpoint_every:
             raise SpecError("--checkpoint-every", args.checkpoint_every, "needs an output file (-o)")
+    check_run_times(args, net.dt_ms)
+    check_memory(net, comm, args)
     sim = Simulation(net, seed=seed, comm=comm, recorder=None, progress=not args.quiet)
     info = sim.info()
     if comm.rank == 0 and not args.quiet:
@@ -231,10 +251,31 @@ def cmd_warm(args, comm):
 
 
 def cmd_analyze(args, comm):
-    """Hand over to the dask post-analysis (``analysis.cli``)."""
-    from analysis.cli import main as analyze_main
+    """Hand over to the dask post-analysis (``analysis.cli``); returns its exit code."""
+    from analysis.cli import build_parser as analyze_parser
+    from analysis.cli import run as analyze_run
 
-    return analyze_main(args.rest)
+    try:
+        a = analyze_parser(prog="distsim analyze").parse_args(args.rest)
+    except SystemExit as e:  # argparse: --help (0) and usage errors (2)
+        return int(e.code or 0)
+    return analyze_run(a)
+
+
+def cmd_models(args, comm):
+    """``distsim models [NAME] [--json]``: the built-in network models, neuron models,
+    devices and connection rules with their parameters (defaults, units, allowed ranges),
+    printed from the declarations validation uses. Returns the exit code."""
+    from .catalog import catalog, describe
+
+    if comm.rank != 0:
+        return 0
+    text = describe(args.name, as_json=args.json) if args.name else catalog(as_json=args.json)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # e.g. | head: not an error; keep Python's exit flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def cmd_meanfield(args, comm):
@@ -244,27 +285,58 @@ def cmd_meanfield(args, comm):
     return mf_main(args.rest)
 
 
+def _builtin_names():
+    try:
+        from .networks import builtin_models
+        return ", ".join(sorted(builtin_models()))
+    except Exception:  # noqa: BLE001 - help text only
+        return "brunel, gif_populations, microcircuit"
+
+
 def build_parser():
     """The argparse parser of the ``distsim`` command."""
-    p = argparse.ArgumentParser(prog="distsim", description="Distributed spiking network simulator")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="build and simulate a model")
-    r.add_argument("model", nargs="?", help="built-in model (brunel, microcircuit) or parameter file (.toml)")
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="distsim", description="Distributed spiking network simulator",
+                                epilog="'distsim models' lists the built-in models, neuron models and "
+                                       "devices with their parameters; 'distsim COMMAND --help' the "
+                                       "options of a command.")
+    p.add_argument("--version", action="version", version=f"distsim {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    r = sub.add_parser("run", help="build and simulate a model",
+                       description="Build and simulate a model on every MPI rank; write OUT.h5.",
+                       epilog="Times are not rounded: --t-sim, --t-presim, --checkpoint-every and "
+                              "--flush-interval must be multiples of the model's dt (as NEST's "
+                              "Simulate). 'distsim models NAME' lists a model's --set parameters.")
+    r.add_argument("model", nargs="?", help=f"built-in model ({_builtin_names()}) or parameter file (.toml)")
     r.add_argument("--seed", type=int, default=12345)
-    r.add_argument("--t-sim", type=float, required=True, help="recorded simulation time (ms)")
-    r.add_argument("--t-presim", type=float, default=0.0, help="warm-up before recording (ms)")
-    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model parameter")
+    r.add_argument("--t-sim", type=float, required=True, help="recorded simulation time (ms, a multiple of dt)")
+    r.add_argument("--t-presim", type=float, default=0.0, help="warm-up before recording (ms, a multiple of dt)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a model parameter: a built-in model's argument (see 'distsim models "
+                        "NAME') or a dotted path such as populations.E.params.tau_m")
     r.add_argument("-o", "--output", help="output HDF5 file")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    r.add_argument("--flush-interval", type=float, default=100.0, help="output flush interval (ms)")
+    r.add_argument("--flush-interval", type=float, default=100.0,
+                   help="output flush interval (ms, a multiple of dt)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     r.add_argument("--checkpoint-every", type=float, metavar="MS",
-                   help="write the full state beside the output (OUT.h5.ckpt) every MS of simulated time")
+                   help="write the full state beside the output (OUT.h5.ckpt) every MS of simulated "
+                        "time (a multiple of dt)")
     r.add_argument("--resume", metavar="OUT.h5",
                    help="continue the run recorded in OUT.h5 (from OUT.h5.ckpt) up to --t-sim")
+    r.add_argument("--no-memory-check", action="store_true",
+                   help="build even when the memory estimate exceeds what this node has "
+                        "(also DISTSIM_MEMORY_CHECK=0)")
     sub.add_parser("warm", help="compile the numba kernels into the cache")
-    for name, h in (("analyze", "dask post-analysis of an output file"),
-                    ("meanfield", "mean-field rate prediction")):
+    m = sub.add_parser("models", help="list built-in models, neuron models and devices with their parameters",
+                       description="Built-in network models, neuron models, devices and connection rules "
+                                   "with their parameters (default, unit, allowed range), as validation "
+                                   "checks them (NEST users: GetDefaults).")
+    m.add_argument("name", nargs="?", help="a built-in model, neuron model, device or rule to describe")
+    m.add_argument("--json", action="store_true", help="print JSON")
+    for name, h in (("analyze", "dask post-analysis of an output file ('distsim analyze --help')"),
+                    ("meanfield", "mean-field rate prediction ('distsim meanfield --help')")):
         a = sub.add_parser(name, help=h, add_help=False)
         a.add_argument("rest", nargs=argparse.REMAINDER)
     return p
@@ -272,12 +344,18 @@ def build_parser():
 
 def main(argv=None):
     """Entry point; returns the exit code (and aborts the MPI job on a one-rank failure)."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("analyze", "meanfield"):
+        # their own parsers see every argument, --help included
+        args = argparse.Namespace(cmd=argv[0], rest=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     from .comm import get_comm
     from .spec import SpecError
 
-    comm = get_comm(serial=args.cmd in ("analyze", "meanfield"))
-    handlers = {"run": cmd_run, "warm": cmd_warm, "analyze": cmd_analyze, "meanfield": cmd_meanfield}
+    comm = get_comm(serial=args.cmd in ("analyze", "meanfield", "models"))
+    handlers = {"run": cmd_run, "warm": cmd_warm, "analyze": cmd_analyze, "meanfield": cmd_meanfield,
+                "models": cmd_models}
     try:
         return handlers[args.cmd](args, comm)
     except SpecError as e:

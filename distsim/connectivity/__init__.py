@@ -52,17 +52,22 @@ def _delay_steps_max(pr, dt):
     return (hi if hi != float("inf") else pr.delay_ms.mean()) / dt + 0.5
 
 
-def build_synapses(net, seed, rank, n_ranks):
+def build_synapses(net, seed, rank, n_ranks, progress=None):
     """Generate this rank's synapses of every projection of the validated ``net``.
 
     Streams are keyed by (seed, projection index, target gid), so the table holds the same
-    synapses for a given target whatever the number of ranks. Returns a SynapseTable.
+    synapses for a given target whatever the number of ranks. ``progress(stage, i, n)``, if
+    given, is called before projection i of n in each pass ("planning": the split of
+    fixed_total_number synapses over targets, "counting", "filling").
+    Returns a SynapseTable.
     """
     dt = net.dt_ms
     ranges = net.gid_ranges()
     n_total = net.n_neurons
     plans = []
     for pid, pr in enumerate(net.projections):
+        if progress is not None:
+            progress("planning", pid, len(net.projections))
         s_lo, s_hi = ranges[pr.source]
         t_lo, t_hi = ranges[pr.target]
         tg = local_gids(t_lo, t_hi, rank, n_ranks)
@@ -100,7 +105,9 @@ def build_synapses(net, seed, rank, n_ranks):
 
     def run(mode, pos, tgt, w, d):
         max_code = int(np.iinfo(d.dtype).max)
-        for pl in plans:
+        for i, pl in enumerate(plans):
+            if progress is not None:
+                progress("counting" if mode == COUNT else "filling", i, len(plans))
             pl["marker"][:] = 0
             generate_projection(mode, pl["rule"], seed, pl["pid"], pl["s_lo"], pl["n_src"],
                                 pl["t_lo"], pl["tg"], pl["tl"], pl["k"], pl["p"], pl["counts_t"],

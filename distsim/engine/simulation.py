@@ -114,7 +114,8 @@ class Simulation:
             g = Group(pops, MODELS[pops[0].model], bnds)
             self._init_group(g)
             self.groups.append(g)
-        self.syn = build_synapses(net, self.seed, rank, size)
+        self.syn = build_synapses(net, self.seed, rank, size,
+                                  progress=_BuildProgress(net) if self.progress and rank == 0 else None)
         dmin, dmax = self.syn.delay_range()
         big = 2 ** 31
         dmin = self.comm.allreduce_min(dmin if dmin is not None else big)
@@ -465,6 +466,25 @@ class Simulation:
             "max_delay_steps": self.max_delay,
         }
 
+
+
+class _BuildProgress:
+    """Prints (rank 0, stderr) which projection the synapse build is at, at most every 2 s
+    and only once the build has taken more than 2 s: long builds show progress, short
+    ones stay quiet."""
+
+    def __init__(self, net):
+        self.net = net
+        self.t0 = self.last = time.perf_counter()
+
+    def __call__(self, stage, i, n):
+        now = time.perf_counter()
+        if now - self.last < 2.0:
+            return
+        self.last = now
+        pr = self.net.projections[i]
+        print(f"[distsim] build: {stage} synapses, projection {i + 1}/{n} ({pr.source} -> {pr.target}, "
+              f"{pr.rule}), {now - self.t0:.0f} s", file=sys.stderr, flush=True)
 
 
 def _poisson_blocks(blocks, tables, width, n):

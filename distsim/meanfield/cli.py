@@ -21,8 +21,10 @@ def build_parser():
     """The argparse parser of ``distsim meanfield``."""
     p = argparse.ArgumentParser(prog="distsim meanfield",
                                 description="Mean-field prediction of the stationary population rates")
-    p.add_argument("model", help="built-in model (brunel, microcircuit) or parameter file (.toml)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model parameter")
+    p.add_argument("model", help="built-in model (brunel, microcircuit; 'distsim models' lists them) "
+                                 "or parameter file (.toml)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a model parameter (as for 'distsim run')")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 

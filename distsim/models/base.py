@@ -2,8 +2,19 @@
 import math
 from dataclasses import dataclass
 
+from ..kernels.rng import DIST_CONST
 from ..spec.errors import SpecError
-from ..spec.values import bounds
+from ..spec.values import Value, bounds
+
+
+_PARAM_RULE_TEXT = {
+    "positive": "> 0 (a distribution needs min > 0)",
+    "nonneg": ">= 0 (a distribution needs min >= 0)",
+    "finite": "finite (or a distribution)",
+    "lower": "a number or -inf",
+    "count": "a constant integer >= 1",
+    "kernel": "a constant integer >= 1, or -1 (automatic)",
+}
 
 
 @dataclass(frozen=True)
@@ -14,6 +25,10 @@ class Param:
     unit: str
     rule: str = "finite"  # "positive" (> 0), "nonneg" (>= 0), "finite", "lower" (finite or
     # -inf), "count" (a constant integer >= 1), "kernel" (a constant integer >= 1, or -1: auto)
+
+    def describe(self):
+        """The allowed range as text (what :meth:`check` enforces)."""
+        return _PARAM_RULE_TEXT[self.rule]
 
     def check(self, field, value):
         """Raise SpecError unless every value the parameter can take is allowed."""
@@ -48,6 +63,10 @@ class ListParam:
     unit: str
     rule: str = "finite"  # "positive" or "finite"
 
+    def describe(self):
+        """The allowed values as text (what :meth:`parse` enforces)."""
+        return "a list of " + ("numbers > 0" if self.rule == "positive" else "finite numbers")
+
     def parse(self, field, raw):
         """The list as a tuple of floats; raises SpecError naming the bad element."""
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
@@ -81,10 +100,17 @@ class NeuronModel:
     collapse_shared = True  # False: parameters stay per neuron even when all are equal
 
     @classmethod
+    def known_params(cls):
+        """Names of every parameter a population of this model may set (V_m: initial value)."""
+        return list(cls.params) + list(cls.list_params) + list(cls.bool_params) + ["V_m"]
+
+    @classmethod
     def parse_params(cls, field, raw):
         """Parse a population's raw parameters: list parameters to tuples of floats, flags to
         bool, the rest to :class:`Value`. Raises SpecError naming the field."""
+        from ..spec.errors import check_keys
         from ..spec.values import parse_value
+        check_keys(field, raw, cls.known_params(), f"parameter of {cls.name}")
         out = {}
         for k, v in raw.items():
             if k in cls.list_params:
@@ -93,6 +119,9 @@ class NeuronModel:
                 if not isinstance(v, bool):
                     raise SpecError(f"{field}.{k}", v, "must be true or false")
                 out[k] = v
+            elif k in cls.params and cls.params[k].rule == "lower" and v == -math.inf \
+                    and isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[k] = Value(DIST_CONST, -math.inf)  # "no lower bound", e.g. V_min's default
             else:
                 out[k] = parse_value(f"{field}.{k}", v)
         for a, b in cls.list_pairs:
@@ -111,14 +140,11 @@ class NeuronModel:
     @classmethod
     def check_params(cls, field, values, dt_ms):
         """Validate a population's parameters (dict name -> Value); raises SpecError."""
-        known = list(cls.params) + list(cls.list_params) + list(cls.bool_params) + ["V_m"]
+        from ..spec.errors import check_keys
+        check_keys(field, values, cls.known_params(), f"parameter of {cls.name}")
         for key, v in values.items():
             if key in cls.list_params or key in cls.bool_params:
                 continue
-            if key not in cls.params and key != "V_m":
-                raise SpecError(f"{field}.{key}", v.to_raw(),
-                                f"unknown parameter of {cls.name}; allowed: "
-                                f"{', '.join(sorted(known))}")
             if key == "V_m":
                 p = Param(0.0, "mV")
             else:
@@ -126,6 +152,8 @@ class NeuronModel:
             p.check(f"{field}.{key}", v)
         cls.check_relations(field, {k: bounds(v) for k, v in values.items()
                                     if k not in cls.list_params and k not in cls.bool_params}, dt_ms)
+
+    relations = ("V_reset < V_th",)  # what check_relations enforces, as text (distsim models)
 
     @classmethod
     def check_relations(cls, field, rng, dt_ms):

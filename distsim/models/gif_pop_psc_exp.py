@@ -51,6 +51,8 @@ class GifPopPscExp(NeuronModel):
     list_pairs = (("tau_sfa", "q_sfa"),)
     bool_params = {"BinoRand": True}
 
+    relations = ("len_kernel * dt_ms > t_ref, or len_kernel = -1",)  # what check_relations enforces
+
     @classmethod
     def check_relations(cls, field, rng, dt_ms):
         """The history must be longer than the refractory period."""

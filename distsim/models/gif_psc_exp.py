@@ -41,6 +41,8 @@ class GifPscExp(NeuronModel):
     }
     list_pairs = (("tau_sfa", "q_sfa"), ("tau_stc", "q_stc"))
 
+    relations = ()  # what check_relations enforces
+
     @classmethod
     def check_relations(cls, field, rng, dt_ms):
         """No cross-parameter constraint beyond the single ranges (escape noise needs none)."""

@@ -1,7 +1,8 @@
 """Built-in models, by command-line name."""
-import inspect
+import importlib
 
 from ..spec import SpecError
+from ..spec.errors import suggestion
 
 
 def builtin_models():
@@ -18,42 +19,39 @@ def builtin_models():
     return models
 
 
+def builtin_params(name):
+    """dict argument -> :class:`distsim.spec.declare.NetParam` of built-in model ``name``
+    (the declarations its builder checks its arguments with)."""
+    fn = builtin_models()[name]
+    return importlib.import_module(fn.__module__).PARAMS
+
+
 def build_builtin(name, overrides=None):
-    """The built-in network ``name`` with keyword overrides (strings are parsed)."""
+    """The built-in network ``name`` with keyword overrides (strings are parsed by the
+    declared kind). A dotted key (``populations.E.params.tau_m``) sets that entry of the
+    built network's parameter-file form instead. Returns the (unvalidated) Network."""
     models = builtin_models()
     if name not in models:
-        raise SpecError("model", name, f"unknown built-in model; allowed: {', '.join(sorted(models))} "
-                                       "or a parameter file (.toml)")
-    fn = models[name]
-    sig = inspect.signature(fn)
-    kwargs = {}
+        raise SpecError("model", name, f"unknown built-in model; {suggestion(name, models)}allowed: "
+                                       f"{', '.join(sorted(models))} or a parameter file (.toml)")
+    decl = builtin_params(name)
+    kwargs, paths = {}, {}
     for k, v in (overrides or {}).items():
-        if k not in sig.parameters:
-            raise SpecError(f"--set {k}", v, f"unknown parameter of {name}; allowed: "
-                                             f"{', '.join(sig.parameters)}")
-        default = sig.parameters[k].default
-        kwargs[k] = coerce(k, v, default)
-    return fn(**kwargs)
+        if "." in k:
+            paths[k] = v
+            continue
+        if k not in decl:
+            raise SpecError(f"--set {k}", v, f"unknown parameter of {name}; {suggestion(k, decl)}"
+                                             f"allowed: {', '.join(decl)} (or a dotted path into the "
+                                             "network such as populations.NAME.params.KEY)")
+        kwargs[k] = decl[k].coerce(f"--set {k}", v)
+    net = models[name](**kwargs)
+    if paths:
+        from ..spec import network_from_dict
+        from ..spec.overrides import set_path
+        d = net.to_dict()
+        for k, v in paths.items():
+            set_path(d, k, v)
+        net = network_from_dict(d)
+    return net
 
-
-def coerce(key, v, like):
-    """Parse a command-line string ``v`` to the type of ``like``; raises SpecError."""
-    if not isinstance(v, str):
-        return v
-    try:
-        if isinstance(like, bool):
-            if v.lower() in ("1", "true", "yes", "on"):
-                return True
-            if v.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if isinstance(like, int):
-            f = float(v)
-            if f != int(f):
-                raise ValueError
-            return int(f)
-        if isinstance(like, float):
-            return float(v)
-    except ValueError:
-        raise SpecError(f"--set {key}", v, f"must be a {type(like).__name__}") from None
-    return v

@@ -12,9 +12,24 @@ conversions are the seed's.
 """
 import numpy as np
 
-from ..spec import Device, Network, Population, Projection, SpecError
+from ..spec import Device, Network, Population, Projection
+from ..spec.declare import NetParam, check_args
 
 NAMES = ("E", "I")
+
+#: the builder's arguments: what ``--set`` accepts and ``distsim models gif_populations`` lists
+PARAMS = {
+    "form": NetParam("meso", kind="choice", choices=("meso", "micro", "micro_dense"),
+                     doc="population nodes (meso), sparse GIF neurons (micro) or all-to-all GIF neurons"),
+    "size": NetParam(200, "neurons", "int", lo=1, doc="N_I; N_E = 4 size"),
+    "t_step": NetParam(1500.0, "ms", lo=0.0, lo_strict=True, doc="time of the input step"),
+    "step_mV": NetParam(20.0, "mV", doc="height of the input step (times g_L gives pA)"),
+    "dt": NetParam(0.5, "ms", lo=0.0, lo_strict=True, doc="resolution"),
+    "record_interval": NetParam(1.0, "ms", lo=0.0, lo_strict=True, doc="multimeter/voltmeter interval"),
+    "binomial": NetParam(True, kind="bool", doc="meso nodes draw binomial (else Poisson) spike numbers"),
+    "adaptation": NetParam(1.0, "", lo=0.0, doc="factor on the threshold adaptation q_sfa"),
+    "n_voltmeter": NetParam(0, "neurons", "int", lo=0, doc="micro forms: record V_m of the first n E neurons"),
+}
 
 
 def seed_parameters(size=200):
@@ -44,17 +59,12 @@ def gif_populations(form="meso", size=200, t_step=1500.0, step_mV=20.0, dt=0.5,
     n_voltmeter: micro forms record V_m of the first n E neurons every record_interval.
     Spikes of every population are recorded (a meso node's record has its spike number).
     """
-    if form not in ("meso", "micro", "micro_dense"):
-        raise SpecError("form", form, "must be 'meso', 'micro' or 'micro_dense'")
-    if not (isinstance(size, int) and size >= 1):
-        raise SpecError("size", size, "must be an integer >= 1")
+    check_args(PARAMS, dict(form=form, size=size, t_step=t_step, step_mV=step_mV, dt=dt,
+                            record_interval=record_interval, binomial=binomial,
+                            adaptation=adaptation, n_voltmeter=n_voltmeter))
     P = seed_parameters(size)
-    if not 0 < t_step:
-        raise SpecError("t_step", t_step, "must be > 0 (ms)")
     C_m, tau_m = P["C_m"], P["tau_m"]
     g_L = C_m / tau_m  # nS
-    if not adaptation >= 0:
-        raise SpecError("adaptation", adaptation, "must be >= 0")
     q_sfa = [adaptation * j / t for j, t in zip(P["J_sfa"], P["tau_sfa"])]  # mV*ms -> mV
     common = {"C_m": C_m, "I_e": P["mu"] * g_L, "lambda_0": P["c"], "Delta_V": P["Delta_u"],
               "tau_sfa": list(P["tau_sfa"]), "q_sfa": q_sfa, "V_T_star": P["V_th"],

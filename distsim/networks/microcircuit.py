@@ -30,9 +30,8 @@ for ``dc_dur`` ms (``stimulus_params.py``).
 
 Units: ms, mV, pA, pF, spikes/s.
 """
-import math
-
 from ..spec import Device, Network, Population, Projection, SpecError
+from ..spec.declare import NetParam, check_args
 from .microcircuit_params import derive
 
 #: name of the thalamic relay population (only present with ``thalamic=True``)
@@ -41,14 +40,25 @@ THALAMUS = "TC"
 TC_INPUT_DELAY_MS = 1.0
 
 
-def _number(name, v, lo=None, strict=False, hi=None):
-    """Raise SpecError unless ``v`` is a finite number within the bounds."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise SpecError(name, v, "must be a finite number")
-    if lo is not None and (v < lo or (strict and v == lo)):
-        raise SpecError(name, v, f"must be {'>' if strict else '>='} {lo}")
-    if hi is not None and v > hi:
-        raise SpecError(name, v, f"must be <= {hi}")
+#: the builder's arguments: what ``--set`` accepts and ``distsim models microcircuit`` lists
+PARAMS = {
+    "N_scaling": NetParam(0.1, "", lo=0.0, lo_strict=True, doc="scale of the neuron numbers (1 = 77,169 neurons)"),
+    "K_scaling": NetParam(1.0, "", lo=0.0, lo_strict=True,
+                          doc="scale of the in-degrees (!= 1: weights / sqrt(K_scaling) plus compensating DC)"),
+    "poisson_input": NetParam(True, kind="bool", doc="Poisson background (else the equivalent DC)"),
+    "V0_type": NetParam("optimized", kind="choice", choices=("optimized", "original"),
+                        doc="initial V_m: population specific (optimized) or one normal (original)"),
+    "bg_rate": NetParam(8.0, "spikes/s", lo=0.0, doc="background rate per external input"),
+    "thalamic": NetParam(False, kind="bool", doc="add the thalamic pulse (902 relay neurons TC)"),
+    "th_start": NetParam(700.0, "ms", lo=0.0, doc="start of the thalamic pulse"),
+    "th_duration": NetParam(10.0, "ms", lo=0.0, doc="duration of the thalamic pulse"),
+    "th_rate": NetParam(120.0, "spikes/s", lo=0.0, doc="rate of each relay during the pulse"),
+    "dc_stimulus": NetParam(False, kind="bool", doc="add NEST's optional transient DC stimulus"),
+    "dt": NetParam(0.1, "ms", lo=0.0, lo_strict=True, doc="resolution"),
+    "record_spikes": NetParam(True, kind="bool", doc="record spikes of the eight populations"),
+    "n_record": NetParam(0, "neurons", "int", lo=0, doc="record the first n of each population (0 = all)"),
+    "voltmeter": NetParam(0, "neurons", "int", lo=0, doc="record V_m of the first n of each population (1 ms)"),
+}
 
 
 def microcircuit(N_scaling=0.1, K_scaling=1.0, poisson_input=True, V0_type="optimized",
@@ -68,19 +78,10 @@ def microcircuit(N_scaling=0.1, K_scaling=1.0, poisson_input=True, V0_type="opti
     Returns the Network (not yet validated); reference_rates are the seed's full-scale NEST
     rates (spikes/s).
     """
-    _number("N_scaling", N_scaling, lo=0.0, strict=True)
-    _number("K_scaling", K_scaling, lo=0.0, strict=True)
-    _number("bg_rate", bg_rate, lo=0.0)
-    _number("dt", dt, lo=0.0, strict=True)
-    for name, v in (("poisson_input", poisson_input), ("thalamic", thalamic),
-                    ("dc_stimulus", dc_stimulus), ("record_spikes", record_spikes)):
-        if not isinstance(v, bool):
-            raise SpecError(name, v, "must be true or false")
-    if V0_type not in ("optimized", "original"):
-        raise SpecError("V0_type", V0_type, "allowed: 'optimized', 'original'")
-    for name, v in (("n_record", n_record), ("voltmeter", voltmeter)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise SpecError(name, v, "must be an integer >= 0")
+    check_args(PARAMS, dict(N_scaling=N_scaling, K_scaling=K_scaling, poisson_input=poisson_input,
+                            V0_type=V0_type, bg_rate=bg_rate, thalamic=thalamic, th_start=th_start,
+                            th_duration=th_duration, th_rate=th_rate, dc_stimulus=dc_stimulus, dt=dt,
+                            record_spikes=record_spikes, n_record=n_record, voltmeter=voltmeter))
 
     P = derive(N_scaling=N_scaling, K_scaling=K_scaling, poisson_input=poisson_input,
                V0_type=V0_type, overrides={"bg_rate": float(bg_rate)})
@@ -127,9 +128,6 @@ def microcircuit(N_scaling=0.1, K_scaling=1.0, poisson_input=True, V0_type="opti
                                           "start_ms": s["dc_start"],
                                           "stop_ms": s["dc_start"] + s["dc_dur"]}))
     if thalamic:
-        _number("th_start", th_start, lo=0.0)
-        _number("th_duration", th_duration, lo=0.0)
-        _number("th_rate", th_rate, lo=0.0)
         th = P["thalamus"]
         pops.append(Population(THALAMUS, "iaf_psc_delta", th["num_th_neurons"],
                                {"E_L": 0.0, "V_reset": 0.0, "V_m": 0.0, "V_th": 1.0,

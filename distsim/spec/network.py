@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import SpecError
+from .errors import SpecError, check_keys, unknown_key, unknown_name
 from .values import Value, bounds, parse_value
 
 RULES = ("fixed_indegree", "fixed_total_number", "pairwise_bernoulli", "all_to_all", "one_to_one")
@@ -128,59 +128,95 @@ class Network:
         }
 
 
+TOP_KEYS = ("name", "simulation", "populations", "projections", "devices", "reference_rates", "dt_ms")
+SIMULATION_KEYS = ("dt_ms",)
+POPULATION_KEYS = ("name", "model", "n", "params")
+
+
+def _table(field, v):
+    """``v`` if it is a table (dict), else a SpecError naming ``field``."""
+    if not isinstance(v, dict):
+        raise SpecError(field, v, "must be a table/dict")
+    return v
+
+
+def _array(field, v):
+    """``v`` if it is an array of tables (list of dicts), else a SpecError naming ``field``."""
+    if not isinstance(v, list):
+        raise SpecError(field, v, "must be an array of tables ([[...]] in TOML)")
+    for i, x in enumerate(v):
+        _table(f"{field}[{i}]", x)
+    return v
+
+
 def network_from_dict(d):
-    """Build a :class:`Network` from its plain dict (parameter-file) form; not yet validated."""
-    if not isinstance(d, dict):
-        raise SpecError("network", type(d).__name__, "must be a table/dict")
-    sim = d.get("simulation", {})
+    """Build a :class:`Network` from its plain dict (parameter-file) form; not yet validated.
+
+    Every key is checked: an unknown one (a misspelling such as ``[simulaton]`` or ``dtms``)
+    raises SpecError naming it and suggesting the nearest allowed key.
+    """
+    _table("network", d)
+    check_keys("", d, TOP_KEYS)
+    sim = _table("simulation", d.get("simulation", {}))
+    check_keys("simulation", sim, SIMULATION_KEYS)
     pops = []
-    for i, p in enumerate(d.get("populations", [])):
+    for i, p in enumerate(_array("populations", d.get("populations", []))):
+        label = f"populations[{p.get('name', i)}]"
+        check_keys(label, p, POPULATION_KEYS)
         for key in ("name", "model", "n"):
             if key not in p:
                 raise SpecError(f"populations[{i}].{key}", None, "is required")
-        extra = set(p) - {"name", "model", "n", "params"}
-        if extra:
-            raise SpecError(f"populations[{p['name']}]", sorted(extra),
-                            "unknown keys; allowed: name, model, n, params")
-        pops.append(Population(p["name"], p["model"], p["n"], dict(p.get("params", {}))))
+        pops.append(Population(p["name"], p["model"], p["n"], dict(_table(f"{label}.params", p.get("params", {})))))
     projs = []
-    allowed = set(Projection.__dataclass_fields__)
-    for i, pr in enumerate(d.get("projections", [])):
-        extra = set(pr) - allowed
-        if extra:
-            raise SpecError(f"projections[{i}]", sorted(extra),
-                            f"unknown keys; allowed: {', '.join(sorted(allowed))}")
+    allowed = tuple(Projection.__dataclass_fields__)
+    for i, pr in enumerate(_array("projections", d.get("projections", []))):
+        check_keys(f"projections[{i}]", pr, allowed)
         for key in ("source", "target", "rule"):
             if key not in pr:
                 raise SpecError(f"projections[{i}].{key}", None, "is required")
         projs.append(Projection(**pr))
     devs = []
     allowed_d = set(Device.__dataclass_fields__)
-    for i, dv in enumerate(d.get("devices", [])):
+    for i, dv in enumerate(_array("devices", d.get("devices", []))):
         dv = dict(dv)
         if "type" not in dv:
             raise SpecError(f"devices[{i}].type", None, f"is required; one of {DEVICE_TYPES}")
-        params = dict(dv.pop("params", {}))
+        params = dict(_table(f"devices[{i}].params", dv.pop("params", {})))
         for k in list(dv):
-            if k not in allowed_d:
+            if k not in allowed_d and k != "populations":
                 params[k] = dv.pop(k)  # flat form: device parameters beside type and targets
         if "targets" not in dv:
             dv["targets"] = dv.pop("populations", None) or []
+        elif "populations" in dv:
+            raise SpecError(f"devices[{i}].populations", dv["populations"], "give either targets or populations")
         devs.append(Device(params=params, **dv))
+    ref = d.get("reference_rates") or None
+    if ref is not None:
+        _table("reference_rates", ref)
     return Network(pops, projs, devs, dt_ms=sim.get("dt_ms", d.get("dt_ms", 0.1)),
-                   name=d.get("name", "network"), reference_rates=d.get("reference_rates") or None)
+                   name=d.get("name", "network"), reference_rates=ref)
+
+
+def parse_toml(path, text=None):
+    """The dict of TOML parameter file ``path`` (or of ``text``); SpecError if it does not
+    exist or is not valid TOML (with the line and column of the error)."""
+    path = Path(path)
+    if text is None:
+        if not path.is_file():
+            raise SpecError("parameter file", str(path), "does not exist")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise SpecError("parameter file", str(path), f"cannot be read: {e}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError("parameter file", str(path), f"is not valid TOML: {e}") from None
 
 
 def load_network(path):
     """Read a TOML parameter file into a validated :class:`Network`."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError("parameter file", str(path), "does not exist")
-    try:
-        d = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError("parameter file", str(path), f"is not valid TOML: {e}") from None
-    net = network_from_dict(d)
+    net = network_from_dict(parse_toml(path))
     validate(net)
     return net
 
@@ -224,6 +260,26 @@ def _check_delay(field_, v, dt):
         raise SpecError(field_, v.a, f"must be at most 65535 steps ({65535 * dt} ms)")
 
 
+FLOAT32_MAX = 3.4028234663852886e38  # synaptic weights are stored as float32
+FLOAT32_TINY = 1.1754943508222875e-38  # smallest normal float32
+
+
+def _check_float32_weight(field_, v, unit):
+    """Synapse tables store weights as float32: refuse values that would become inf, or a
+    nonzero constant that would become 0 or lose its precision (subnormal)."""
+    if v.kind == 1:  # normal: its draws lie within mean +- 40 std in practice
+        lo = max(bounds(v)[0], v.a - 40 * v.b)
+        hi = min(bounds(v)[1], v.a + 40 * v.b)
+    else:
+        lo, hi = bounds(v)
+    if max(abs(lo), abs(hi)) > FLOAT32_MAX:
+        raise SpecError(field_, v.to_raw(), f"must lie within +-{FLOAT32_MAX:.7g} ({unit}): weights are "
+                                            "stored as float32")
+    if v.is_constant and v.a != 0.0 and abs(v.a) < FLOAT32_TINY:
+        raise SpecError(field_, v.a, f"nonzero weights must have |w| >= {FLOAT32_TINY:.7g} ({unit}): weights "
+                                     "are stored as float32 (this one would become 0)")
+
+
 def validate(net):
     """Check every field of ``net`` and normalise values in place; raises SpecError.
 
@@ -245,7 +301,7 @@ def validate(net):
             raise SpecError(f"{f}.name", p.name, "population names must be unique")
         names.add(p.name)
         if p.model not in MODELS:
-            raise SpecError(f"{f}.model", p.model, f"unknown model; allowed: {', '.join(sorted(MODELS))}")
+            raise unknown_name(f"{f}.model", p.model, MODELS, "model")
         p.n = _int(f"{f}.n", p.n, lo=1)
         if not isinstance(p.params, dict):
             raise SpecError(f"{f}.params", p.params, "must be a table/dict")
@@ -258,10 +314,9 @@ def validate(net):
         f = f"projections[{i}]({pr.source}->{pr.target})"
         for key in ("source", "target"):
             if getattr(pr, key) not in names:
-                raise SpecError(f"{f}.{key}", getattr(pr, key),
-                                f"unknown population; allowed: {', '.join(sorted(names))}")
+                raise unknown_name(f"{f}.{key}", getattr(pr, key), names, "population")
         if pr.rule not in RULES:
-            raise SpecError(f"{f}.rule", pr.rule, f"unknown rule; allowed: {', '.join(RULES)}")
+            raise unknown_name(f"{f}.rule", pr.rule, RULES, "rule")
         for key in ("allow_autapses", "allow_multapses"):
             if not isinstance(getattr(pr, key), bool):
                 raise SpecError(f"{f}.{key}", getattr(pr, key), "must be true or false")
@@ -298,29 +353,38 @@ def validate(net):
         wlo, whi = bounds(pr.weight)
         if not (math.isfinite(wlo) and math.isfinite(whi)) and pr.weight.kind != 1:
             raise SpecError(f"{f}.weight", pr.weight.to_raw(), f"must be finite ({tgt_model.weight_unit})")
+        _check_float32_weight(f"{f}.weight", pr.weight, tgt_model.weight_unit)
     for i, dv in enumerate(net.devices):
         _validate_device(net, i, dv, names, sizes, dt)
     if net.reference_rates is not None:
         for k, v in net.reference_rates.items():
             if k not in names:
-                raise SpecError(f"reference_rates.{k}", v, "unknown population")
+                raise unknown_key("reference_rates", k, names, "population")
     return net
 
 
 def _validate_device(net, i, dv, names, sizes, dt):
     f = f"devices[{i}]({dv.type})"
     if dv.type not in DEVICE_TYPES:
-        raise SpecError(f"{f}.type", dv.type, f"unknown device; allowed: {', '.join(DEVICE_TYPES)}")
+        raise unknown_name(f"{f}.type", dv.type, DEVICE_TYPES, "device")
+    if not isinstance(dv.params, dict):
+        raise SpecError(f"{f}.params", dv.params, "must be a table/dict")
+    # first, so that a misspelled field is named as such: a flat-form key lands in params,
+    # so suggest among the device's fields too
+    check_keys(f, dv.params, list(DEVICE_PARAMS[dv.type]) + ["name", "targets", "neuron_ids", "n_per_population"],
+               "parameter")
     if isinstance(dv.targets, str):
         dv.targets = [dv.targets]
-    if not dv.targets:
+    if not isinstance(dv.targets, (list, tuple)) or not dv.targets:
         raise SpecError(f"{f}.targets", dv.targets, "at least one population is required")
     for t in dv.targets:
         if t not in names:
-            raise SpecError(f"{f}.targets", t, f"unknown population; allowed: {', '.join(sorted(names))}")
+            raise unknown_name(f"{f}.targets", t, names, "population")
     if dv.neuron_ids is not None:
         if len(dv.targets) != 1:
             raise SpecError(f"{f}.neuron_ids", dv.neuron_ids, "needs exactly one target population")
+        if not isinstance(dv.neuron_ids, (list, tuple)):
+            raise SpecError(f"{f}.neuron_ids", dv.neuron_ids, "must be a list of integers")
         n = sizes[dv.targets[0]]
         ids = [_int(f"{f}.neuron_ids", x) for x in dv.neuron_ids]
         bad = [x for x in ids if x >= n]
@@ -330,83 +394,162 @@ def _validate_device(net, i, dv, names, sizes, dt):
     if dv.n_per_population is not None:
         dv.n_per_population = _int(f"{f}.n_per_population", dv.n_per_population, lo=1)
     p = dv.params
-    spec = {
-        "poisson_generator": {"rate_Hz": None, "weight": None, "delay_ms": dt, "start_ms": 0.0, "stop_ms": math.inf},
-        "dc_generator": {"amplitude_pA": None, "start_ms": 0.0, "stop_ms": math.inf},
-        "step_current_generator": {"amplitude_times_ms": None, "amplitude_values_pA": None},
-        "spike_generator": {"spike_times_ms": None, "weight": None, "delay_ms": dt},
-        "spike_recorder": {},
-        "voltmeter": {"interval_ms": 1.0, "record_from": ["V_m"]},
-        "multimeter": {"interval_ms": 1.0, "record_from": ["V_m"]},
-    }[dv.type]
-    extra = set(p) - set(spec)
-    if extra:
-        raise SpecError(f"{f}", sorted(extra), f"unknown parameters; allowed: {', '.join(spec) or 'none'}")
-    for k, default in spec.items():
+    decl = DEVICE_PARAMS[dv.type]
+    for k, d in decl.items():
         if k not in p:
-            if default is None:
-                raise SpecError(f"{f}.{k}", None, "is required")
-            p[k] = copy.copy(default)
-
-    def num(k, lo=None, allow_inf=False, strict=False):
-        v = p[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or (math.isinf(v) and not allow_inf):
-            raise SpecError(f"{f}.{k}", v, "must be a finite number")
-        if lo is not None and (v < lo or (strict and v == lo)):
-            raise SpecError(f"{f}.{k}", v, f"must be {'>' if strict else '>='} {lo}")
-        p[k] = float(v)
-
-    if dv.type == "poisson_generator":
-        num("rate_Hz", lo=0.0)
-        num("weight")
-        num("start_ms", lo=0.0)
-        num("stop_ms", lo=0.0, allow_inf=True)
-        p["delay_ms"] = parse_value(f"{f}.delay_ms", p["delay_ms"])
-        if not p["delay_ms"].is_constant:
-            raise SpecError(f"{f}.delay_ms", p["delay_ms"].to_raw(), "must be a constant (ms)")
-        _check_delay(f"{f}.delay_ms", p["delay_ms"], dt)
-        p["delay_ms"] = p["delay_ms"].a
-        if p["stop_ms"] < p["start_ms"]:
-            raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
-    elif dv.type == "dc_generator":
-        num("amplitude_pA")
-        num("start_ms", lo=0.0)
-        num("stop_ms", lo=0.0, allow_inf=True)
-        if p["stop_ms"] < p["start_ms"]:
-            raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
-    elif dv.type == "step_current_generator":
-        times = _time_list(f"{f}.amplitude_times_ms", p["amplitude_times_ms"], dt)
-        vals = p["amplitude_values_pA"]
-        if not isinstance(vals, (list, tuple)) or len(vals) != len(times):
-            raise SpecError(f"{f}.amplitude_values_pA", vals, f"must be a list of {len(times)} numbers (pA)")
-        for v in vals:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise SpecError(f"{f}.amplitude_values_pA", v, "must be finite numbers (pA)")
-        p["amplitude_times_ms"], p["amplitude_values_pA"] = times, [float(v) for v in vals]
-    elif dv.type == "spike_generator":
-        p["spike_times_ms"] = _time_list(f"{f}.spike_times_ms", p["spike_times_ms"], dt)
-        num("weight")
-        p["delay_ms"] = parse_value(f"{f}.delay_ms", p["delay_ms"])
-        if not p["delay_ms"].is_constant:
-            raise SpecError(f"{f}.delay_ms", p["delay_ms"].to_raw(), "must be a constant (ms)")
-        _check_delay(f"{f}.delay_ms", p["delay_ms"], dt)
-        p["delay_ms"] = p["delay_ms"].a
-    elif dv.type in ("voltmeter", "multimeter"):
-        num("interval_ms", lo=0.0, strict=True)
-        k = p["interval_ms"] / dt
-        if abs(k - round(k)) > 1e-9 * max(1.0, k):
-            raise SpecError(f"{f}.interval_ms", p["interval_ms"], f"must be a multiple of dt_ms = {dt}")
+            if d.default is REQUIRED:
+                raise SpecError(f"{f}.{k}", None, f"is required ({d.describe()})")
+            p[k] = dt if d.default == "dt" else copy.copy(d.default)
+    for k, d in decl.items():
+        p[k] = _DEVICE_CHECKS[d.rule](f"{f}.{k}", p[k], dt)
+    if "stop_ms" in p and p["stop_ms"] < p["start_ms"]:
+        raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
+    if dv.type == "step_current_generator":
+        times, vals = p["amplitude_times_ms"], p["amplitude_values_pA"]
+        if len(vals) != len(times):
+            raise SpecError(f"{f}.amplitude_values_pA", vals,
+                            f"must be a list of {len(times)} numbers (pA), one per amplitude_times_ms")
+    if dv.type in ("voltmeter", "multimeter"):
         from ..models import MODELS
-        rf = p["record_from"]
-        if isinstance(rf, str):
-            rf = [rf]
-        if not isinstance(rf, (list, tuple)) or not rf or len(set(rf)) != len(rf):
-            raise SpecError(f"{f}.record_from", rf, "must be a non-empty list of distinct variable names")
         for t in dv.targets:
             allowed = MODELS[net.population(t).model].recordables
-            bad = [v for v in rf if v not in allowed]
+            bad = [v for v in p["record_from"] if v not in allowed]
             if bad:
                 raise SpecError(f"{f}.record_from", bad[0],
                                 f"not recordable in {t} ({net.population(t).model}); allowed: "
                                 f"{', '.join(allowed)}")
-        p["record_from"] = list(rf)
+
+
+# ------------------------------------------------------------------ device declarations
+REQUIRED = "required"
+#: largest Poisson mean per step (rate_Hz * dt_ms / 1000) the sampler supports: it draws by
+#: searching a CDF table of about mean + 12 sqrt(mean) entries, so the table (8 bytes an
+#: entry, built in Python) and the search per draw grow with the mean
+POISSON_MAX_MEAN_PER_STEP = 1e5
+
+_RULE_TEXT = {
+    "finite": "a finite number",
+    "nonneg": "a finite number >= 0",
+    "rate": f"a finite number >= 0, with rate_Hz * dt_ms / 1000 <= {POISSON_MAX_MEAN_PER_STEP:g} "
+            "(mean count per step the Poisson sampler supports)",
+    "start": "a finite number >= 0",
+    "stop": "a number >= start_ms, or inf",
+    "delay": "a constant >= dt_ms, a multiple of dt_ms, at most 65535 steps",
+    "interval": "a number > 0, a multiple of dt_ms",
+    "times": "a non-decreasing list of times > 0, multiples of dt_ms",
+    "values": "a list of finite numbers, one per time",
+    "record_from": "a non-empty list of distinct recordable variables of the target model",
+}
+
+
+@dataclass(frozen=True)
+class DeviceParam:
+    """One device parameter: default (``REQUIRED``, or ``"dt"`` for the resolution), unit,
+    allowed range (a rule of ``_RULE_TEXT``) and a one-line description. Validation and
+    ``distsim models`` both read these declarations."""
+
+    default: object
+    unit: str
+    rule: str
+    doc: str = ""
+
+    def describe(self):
+        """The allowed range as text."""
+        return _RULE_TEXT[self.rule]
+
+
+_W = "mV or pA (target model)"
+DEVICE_PARAMS = {
+    "poisson_generator": {
+        "rate_Hz": DeviceParam(REQUIRED, "spikes/s", "rate", "rate of each target's independent Poisson train"),
+        "weight": DeviceParam(REQUIRED, _W, "finite", "weight of every input spike"),
+        "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "start of the active window"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "end of the active window"),
+    },
+    "dc_generator": {
+        "amplitude_pA": DeviceParam(REQUIRED, "pA", "finite", "current"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "current on from start_ms"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "current off from stop_ms"),
+    },
+    "step_current_generator": {
+        "amplitude_times_ms": DeviceParam(REQUIRED, "ms", "times", "times the current changes"),
+        "amplitude_values_pA": DeviceParam(REQUIRED, "pA", "values", "current from each time on"),
+    },
+    "spike_generator": {
+        "spike_times_ms": DeviceParam(REQUIRED, "ms", "times", "spike times"),
+        "weight": DeviceParam(REQUIRED, _W, "finite", "weight of every spike"),
+        "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
+    },
+    "spike_recorder": {},
+    "voltmeter": {
+        "interval_ms": DeviceParam(1.0, "ms", "interval", "sampling interval"),
+        "record_from": DeviceParam(["V_m"], "", "record_from", "recorded variables"),
+    },
+    "multimeter": {
+        "interval_ms": DeviceParam(1.0, "ms", "interval", "sampling interval"),
+        "record_from": DeviceParam(["V_m"], "", "record_from", "recorded variables"),
+    },
+}
+assert set(DEVICE_PARAMS) == set(DEVICE_TYPES)
+
+
+def _number(field_, v, lo=None, strict=False, allow_inf=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise SpecError(field_, v, "must be a finite number" + (" or inf" if allow_inf else ""))
+    if lo is not None and (v < lo or (strict and v == lo)):
+        raise SpecError(field_, v, f"must be {'>' if strict else '>='} {lo}")
+    return float(v)
+
+
+def _const_delay(field_, v, dt):
+    v = parse_value(field_, v)
+    if not v.is_constant:
+        raise SpecError(field_, v.to_raw(), "must be a constant (ms)")
+    _check_delay(field_, v, dt)
+    return v.a
+
+
+def _rate(field_, v, dt):
+    v = _number(field_, v, lo=0.0)
+    mean = v * dt * 1e-3
+    if mean > POISSON_MAX_MEAN_PER_STEP:
+        raise SpecError(field_, v, f"gives a mean of {mean:g} spikes per step (rate_Hz * dt_ms / 1000); "
+                                   f"the Poisson sampler supports at most {POISSON_MAX_MEAN_PER_STEP:g}")
+    return v
+
+
+def _interval(field_, v, dt):
+    v = _number(field_, v, lo=0.0, strict=True)
+    k = v / dt
+    if abs(k - round(k)) > 1e-9 * max(1.0, k):
+        raise SpecError(field_, v, f"must be a multiple of dt_ms = {dt}")
+    return v
+
+
+def _values(field_, v, dt):
+    if not isinstance(v, (list, tuple)):
+        raise SpecError(field_, v, "must be a list of numbers (pA)")
+    return [_number(field_, x) for x in v]
+
+
+def _record_from(field_, rf, dt):
+    if isinstance(rf, str):
+        rf = [rf]
+    if not isinstance(rf, (list, tuple)) or not rf or len(set(map(str, rf))) != len(rf):
+        raise SpecError(field_, rf, "must be a non-empty list of distinct variable names")
+    return list(rf)
+
+
+_DEVICE_CHECKS = {
+    "finite": lambda f, v, dt: _number(f, v),
+    "nonneg": lambda f, v, dt: _number(f, v, lo=0.0),
+    "rate": _rate,
+    "start": lambda f, v, dt: _number(f, v, lo=0.0),
+    "stop": lambda f, v, dt: _number(f, v, lo=0.0, allow_inf=True),
+    "delay": _const_delay,
+    "interval": _interval,
+    "times": _time_list,
+    "values": _values,
+    "record_from": _record_from,
+}

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from ..kernels.rng import DIST_CONST, DIST_NORMAL, DIST_UNIFORM
-from .errors import SpecError
+from .errors import SpecError, check_keys, unknown_name
 
 _KEYS = {"normal": {"dist", "mean", "std", "min", "max"}, "uniform": {"dist", "low", "high"}}
 
@@ -71,10 +71,10 @@ def parse_value(field, raw):
         return Value(DIST_CONST, _number(field, raw))
     dist = raw.get("dist")
     if dist not in _KEYS:
-        raise SpecError(f"{field}.dist", dist, "must be one of 'normal', 'uniform'")
-    extra = set(raw) - _KEYS[dist]
-    if extra:
-        raise SpecError(field, raw, f"unknown keys {sorted(extra)}; allowed: {sorted(_KEYS[dist])}")
+        if dist is None:
+            raise SpecError(f"{field}.dist", dist, "is required: 'normal' or 'uniform'")
+        raise unknown_name(f"{field}.dist", dist, _KEYS, "distribution")
+    check_keys(field, raw, _KEYS[dist], f"key of a {dist} distribution")
     if dist == "uniform":
         lo = _number(f"{field}.low", raw.get("low"))
         hi = _number(f"{field}.high", raw.get("high"))

@@ -63,7 +63,11 @@ def mutations():
         st.tuples(st.just("indegree"), st.integers(11, 10**6)),
         st.tuples(st.just("dt"), BAD_NUMBERS),
         st.tuples(st.just("size"), pop, st.sampled_from([0, -5, 2.5])),
-        st.tuples(st.just("rate"), st.sampled_from([-1.0, math.nan, math.inf])),
+        st.tuples(st.just("rate"), st.sampled_from([-1.0, math.nan, math.inf, 1e12])),
+        # an unknown key at any level of the file (every valid key is refused with "zz" before it)
+        st.tuples(st.just("unknown_key"),
+                  st.sampled_from(["top", "simulation", "population", "params", "projection", "device"]),
+                  st.text(alphabet="abcdefghijklmnopqrstuvwxyz_ABC", min_size=0, max_size=8)),
     )
 
 
@@ -88,6 +92,11 @@ def apply(d, m):
         d["populations"][m[1]]["n"] = m[2]
     elif kind == "rate":
         d["devices"][0]["rate_Hz"] = m[1]
+    elif kind == "unknown_key":
+        where = {"top": d, "simulation": d["simulation"], "population": d["populations"][0],
+                 "params": d["populations"][0]["params"], "projection": d["projections"][1],
+                 "device": d["devices"][0]}[m[1]]
+        where["zz" + m[2]] = 1.0
     return d
 
 
@@ -108,6 +117,8 @@ def test_invalid_spec_is_rejected_before_allocation(tmp_path, monkeypatch, capsy
     err = capsys.readouterr().err
     assert rc == 2, err
     assert "distsim: error:" in err and " = " in err, err
+    if m[0] == "unknown_key":
+        assert f"'zz{m[2]}'" in err and "unknown" in err, err
     assert out.read_bytes() == b"precious" and os.stat(out).st_mtime_ns == before
 
 

@@ -45,6 +45,18 @@ CASES = [
      ".spike_times_ms", "multiples of dt_ms"),
     (lambda: base(devs=[Device("voltmeter", ["E"], {"interval_ms": 0.0})]), ".interval_ms", "> 0"),
     (lambda: base(devs=[Device("noise_generator", ["E"])]), ".type", "unknown device"),
+    (lambda: base(params={"tau_mm": 1.0}), "populations[E].params.tau_mm", "did you mean 'tau_m'"),
+    (lambda: base(params={"tau_mm": "x"}), "populations[E].params.tau_mm", "did you mean 'tau_m'"),
+    (lambda: base(projs=[Projection("E", "E", "fixed_indegre", indegree=1)]), ".rule", "did you mean 'fixed_indegree'"),
+    (lambda: base(projs=[Projection("E", "e", "all_to_all")]), ".target", "did you mean 'E'"),
+    (lambda: base(devs=[Device("poisson_generator", ["E"], {"rate_hz": 1.0, "weight": 1.0})]),
+     ".rate_hz", "did you mean 'rate_Hz'"),
+    (lambda: base(devs=[Device("poisson_generator", ["E"], {"rate_Hz": 1e12, "weight": 1.0})]),
+     ".rate_Hz", "Poisson sampler supports at most"),
+    (lambda: base(params={"V_m": {"dist": "normal", "mean": 1.0, "sdt": 1.0}}), ".V_m.sdt", "did you mean 'std'"),
+    (lambda: base(params={"V_m": {"dist": "gauss", "mean": 1.0, "std": 1.0}}), ".V_m.dist", "unknown distribution"),
+    (lambda: base(projs=[Projection("E", "E", "all_to_all", weight=1e-300)]), ".weight", "stored as float32"),
+    (lambda: base(projs=[Projection("E", "E", "all_to_all", weight=-1e39)]), ".weight", "stored as float32"),
 ]
 
 
@@ -72,3 +84,23 @@ def test_missing_parameter_file(tmp_path):
     with pytest.raises(SpecError) as e:
         load_network(tmp_path / "nope.toml")
     assert "does not exist" in str(e.value)
+
+
+@pytest.mark.parametrize("d,field,near", [
+    ({"simulaton": {"dt_ms": 0.1}}, "simulaton", "simulation"),
+    ({"simulation": {"dtms": 0.1}}, "simulation.dtms", "dt_ms"),
+    ({"populations": [{"name": "E", "model": "iaf_psc_exp", "n": 1, "parms": {}}]}, "populations[E].parms", "params"),
+    ({"projections": [{"source": "E", "target": "E", "rule": "all_to_all", "wieght": 1.0}]}, "projections[0].wieght", "weight"),
+])
+def test_dict_form_unknown_keys_suggest(d, field, near):
+    full = {"populations": [{"name": "E", "model": "iaf_psc_exp", "n": 1}]}
+    full.update(d)
+    with pytest.raises(SpecError) as e:
+        validate(network_from_dict(full))
+    assert e.value.field == field and f"did you mean '{near}'" in e.value.allowed
+
+
+def test_v_min_default_minus_inf_can_be_given():
+    """A model's listed default must be accepted when written out (V_min = -inf)."""
+    net = validate(Network([Population("E", "iaf_psc_delta", 1, {"V_min": -math.inf})]))
+    assert net.population("E").params["V_min"].a == -math.inf
