@@ -101,6 +101,20 @@ def test_resume_refuses_a_trimmed_output(runs, tmp_path):
         assert f["spikes/E/node_ids"].shape[0] == n // 3
 
 
+def test_resume_refuses_an_older_copy_of_its_own_output(tmp_path):
+    """The run's own file, but a copy saved before the checkpoint was taken."""
+    out = str(tmp_path / "own.h5")
+    p = distsim(MODEL + ["--seed", "1", "--t-sim", "20", "--checkpoint-every", "10", "-q", "-o", out])
+    assert p.returncode == 0, p.stderr
+    older = open(out, "rb").read()
+    p = distsim(["--resume", out, "--t-sim", "40", "--checkpoint-every", "10", "-q"])
+    assert p.returncode == 0, p.stderr
+    open(out, "wb").write(older)
+    p = distsim(["--resume", out, "--t-sim", "60"])
+    assert refused(p, "--resume", "fewer than", "older than the checkpoint"), p.stderr
+    assert BUILT not in p.stderr and open(out, "rb").read() == older
+
+
 def test_resume_refuses_an_output_that_lacks_a_population(runs, tmp_path):
     """Used to end in a KeyError traceback after the build (item 13)."""
     out = copy_run(runs["base"], str(tmp_path / "l.h5"))
