@@ -73,13 +73,14 @@ def test_output_and_checkpoint_carry_the_same_run_identity(runs):
     assert len(ids) == len(runs)  # every run its own id, also with the same spec and seed
 
 
-@pytest.mark.parametrize("foreign", ["seed2", "other"])
-def test_resume_refuses_the_output_of_another_run(runs, tmp_path, foreign):
-    """Another model's (or another seed's) file beside this run's checkpoint."""
+@pytest.mark.parametrize("foreign,n", [("seed2", 1), ("other", 2)])
+def test_resume_refuses_the_output_of_another_run(runs, tmp_path, foreign, n):
+    """Another model's (or another seed's) file beside this run's checkpoint; under mpirun
+    every rank gets the error (exit 2, no hang)."""
     out = copy_run(runs["base"], str(tmp_path / "x.h5"))
     shutil.copyfile(runs[foreign], out)
     before = open(out, "rb").read()
-    p = distsim(["--resume", out, "--t-sim", "60"])
+    p = distsim(["--resume", out, "--t-sim", "60"], n=n, timeout=120)
     assert refused(p, "--resume", "belongs to run", "refusing to mix"), p.stderr
     assert BUILT not in p.stderr  # refused before the build
     assert open(out, "rb").read() == before  # and the file is untouched
