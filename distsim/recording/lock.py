@@ -194,9 +194,12 @@ def take_lock(output_path, run_id, field="-o"):
                  and not _pid_alive(info["pid"], info.get("pid_start")))
         if not stale:
             os.close(fd)
+            here = isinstance(info, dict) and info.get("host") == socket.gethostname()
+            why = ("that process is still running" if here else
+                   "a process on another host cannot be checked from here")
             raise SpecError(field, os.fspath(output_path),
-                            f"is locked by {_holder_text(info)}; lock file {path}. Its holder "
-                            "cannot be checked from here; remove the lock file if no run uses it")
+                            f"is locked by {_holder_text(info)}; lock file {path}: {why}. "
+                            "Remove the lock file if no run uses it")
         lock = OutputLock(path, fd, took_over=info)
         lock._write(_my_info(run_id))
         return lock

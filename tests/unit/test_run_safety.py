@@ -389,6 +389,12 @@ def test_lock_of_a_live_process_or_another_host_is_respected(tmp_path):
     assert os.path.exists(out + ".lock")
     p = distsim(MODEL + ["--t-sim", "10", "-q", "-o", out])
     assert p.returncode == 0 and "took over the stale lock" in p.stderr, p.stderr
+    # a lock file of a live process of this host that holds no flock (pid reused, or a file
+    # system without flock): refused, it may still be a run
+    with open(out + ".lock", "w") as f:
+        json.dump({"pid": os.getpid(), "host": socket.gethostname(), "run_id": "near", "started": "?"}, f)
+    p = distsim(MODEL + ["--t-sim", "10", "-o", out, "--overwrite"])
+    assert refused(p, "locked by run near", "still running"), p.stderr
     # a lock written on another host cannot be checked from here: refused
     with open(out + ".lock", "w") as f:
         json.dump({"pid": 1, "host": "elsewhere.example", "run_id": "far", "started": "?"}, f)
