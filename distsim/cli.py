@@ -12,6 +12,7 @@ before any work starts (exit code 2). Any other exception on one rank prints the
 the error and aborts the whole MPI job (exit code 1): it never hangs.
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -49,17 +50,23 @@ def _set_path(d, dotted, value):
 
 
 def check_output_path(path, overwrite, comm):
-    """Raise SpecError on every rank if ``path`` exists and ``overwrite`` is False, or if its
-    folder does not exist; decided on rank 0 and broadcast, so all ranks agree."""
+    """Raise SpecError on every rank if ``path`` is a directory, its folder is missing or not
+    writable, or it (or a checkpoint ``path.ckpt`` of an earlier run) exists and ``overwrite``
+    is False; decided on rank 0 and broadcast, so all ranks agree. Returns None."""
+    from .engine.checkpoint import checkpoint_path
+    from .recording.lock import output_path_problem
     from .spec import SpecError
 
     problem = None
     if comm.rank == 0:
-        folder = os.path.dirname(os.path.abspath(path))
-        if os.path.exists(path) and not overwrite:
+        why = output_path_problem(path)
+        if why:
+            problem = ("-o", path, why)
+        elif os.path.exists(path) and not overwrite:
             problem = ("-o", path, "exists; pass --overwrite to replace it")
-        elif not os.path.isdir(folder):
-            problem = ("-o", path, f"folder {folder} does not exist")
+        elif os.path.exists(checkpoint_path(path)) and not overwrite:
+            problem = ("-o", path, f"has a checkpoint {checkpoint_path(path)} of an earlier run beside it; "
+                                   f"continue that run with --resume {path}, or pass --overwrite to discard it")
     problem = comm.bcast(problem)
     if problem:
         raise SpecError(*problem)
@@ -116,37 +123,97 @@ def check_memory(net, comm, args):
     return est
 
 
+def remove_stale_checkpoint(path, comm):
+    """With --overwrite: delete the checkpoint (and its temporary file) of an earlier run beside
+    ``path`` on rank 0, so that it can never be resumed into the new output (collective).
+    Returns None."""
+    from .engine.checkpoint import checkpoint_path
+
+    if comm.rank == 0:
+        for p in (checkpoint_path(path), checkpoint_path(path) + ".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p)
+    comm.barrier()
+
+
+def check_resume_args(args, head=None, net_of_model=None):
+    """SpecError unless the model, --set, --seed, --t-presim and -o given with --resume describe
+    the checkpointed run (``head``, see ``checkpoint.read_checked``; None: check only what needs
+    no checkpoint): they are taken from the checkpoint, and a different value would otherwise
+    be ignored silently. --overwrite is refused. ``net_of_model``: the network built from the
+    given model and --set. Returns None."""
+    from .recording.identity import spec_json, spec_sha256
+    from .spec import SpecError
+
+    if args.overwrite:
+        raise SpecError("--overwrite", True, "cannot be combined with --resume (which continues the file)")
+    if args.output is not None and os.path.realpath(args.output) != os.path.realpath(args.resume):
+        raise SpecError("-o", args.output, f"differs from --resume {args.resume}; a resumed run "
+                                           "continues its own output file (leave -o out)")
+    if args.set and not args.model:
+        raise SpecError("--set", args.set, "with --resume needs the model too (it must equal the "
+                                           "checkpoint's network), or leave --set out")
+    if head is None:
+        return
+    ck = head["path"]
+    if args.seed is not None and args.seed != head["seed"]:
+        raise SpecError("--seed", args.seed, f"differs from the seed {head['seed']} of the checkpoint "
+                                             f"{ck}; leave --seed out to continue it")
+    if args.t_presim and args.t_presim != head["t_presim_ms"]:
+        raise SpecError("--t-presim", args.t_presim, f"differs from the {head['t_presim_ms']} ms of the "
+                                                     f"checkpoint {ck}; leave --t-presim out")
+    if net_of_model is not None and spec_sha256(spec_json(net_of_model)) != head["spec_sha256"]:
+        raise SpecError("model", args.model, f"with these --set values is not the network of the "
+                                             f"checkpoint {ck}; leave the model and --set out to continue it")
+
+
 def cmd_run(args, comm):
-    """Build and simulate (or resume); write the output file. Returns the exit code."""
+    """Build and simulate (or resume); write the output file. Returns the exit code. The output
+    file is locked (``OUT.h5.lock``) from start-up until this returns or raises."""
+    with contextlib.ExitStack() as cleanup:
+        return _run(args, comm, cleanup)
+
+
+def _run(args, comm, cleanup):
+    """cmd_run's body; ``cleanup`` (an ExitStack) releases the output lock at every exit."""
     import signal
 
     from .engine import Simulation
     from .engine import checkpoint as ckpt
+    from .recording.identity import check_output_for_resume, new_run_id, on_rank0
+    from .recording.lock import acquire_output_lock
     from .spec import SpecError, network_from_dict, validate
 
-    for name in ("t_sim", "t_presim"):
-        v = getattr(args, name)
-        if not (v >= 0 and v == v and v != float("inf")):
-            raise SpecError(f"--{name.replace('_', '-')}", v, "must be a finite number >= 0 (ms)")
-    if args.checkpoint_every is not None and not (args.checkpoint_every > 0 and args.checkpoint_every != float("inf")):
-        raise SpecError("--checkpoint-every", args.checkpoint_every, "must be a finite number > 0 (ms)")
+    # run times are checked against the model's dt below (check_run_times), before the build
     positions = None
+    overwrite = args.overwrite
     if args.resume:
+        # the lock first: nothing may change the output or its checkpoint while they are checked
         output = args.resume
         cpath = ckpt.checkpoint_path(output)
-        step0, seed, spec = ckpt.read_header(cpath)
-        attrs = ckpt.read_recorder_attrs(cpath)
-        net = validate(network_from_dict(spec))
-        t_presim = float(attrs.get("t_presim_ms", 0.0))
-        positions = {k: v for k, v in attrs.items() if k.startswith(("spikes/", "report/"))} \
-            if attrs.get("recording", 0) else None
+        check_resume_args(args)
+        lock = acquire_output_lock(output, None, comm, field="--resume")
+        cleanup.callback(lock.release)
+        head = on_rank0(comm, ckpt.read_checked, cpath)  # header and data checksums
+        lock.note_run_id(head["run_id"])
+        net = validate(network_from_dict(head["spec"]))
+        check_resume_args(args, head, load_model(args.model, _parse_sets(args.set)) if args.model else None)
+        seed, t_presim, run_id = head["seed"], head["t_presim_ms"], head["run_id"]
+        positions, overwrite_flag = head["positions"], head["overwrite"]
+        overwrite = on_rank0(comm, check_output_for_resume, output, head) == "replace"
     else:
         if not args.model:
             raise SpecError("model", None, "give a built-in model or parameter file, or --resume OUT.h5")
         net = load_model(args.model, _parse_sets(args.set))
-        output, seed, t_presim = args.output, args.seed, args.t_presim
+        output, t_presim, overwrite_flag = args.output, args.t_presim, args.overwrite
+        seed = 12345 if args.seed is None else args.seed
+        run_id = new_run_id(comm)
         if output:
-            check_output_path(output, args.overwrite, comm)
+            lock = acquire_output_lock(output, run_id, comm)  # refuses a directory or read-only folder
+            cleanup.callback(lock.release)
+            check_output_path(output, args.overwrite, comm)  # under the lock: no other run writes now
+            if args.overwrite:
+                remove_stale_checkpoint(output, comm)
         elif args.checkpoint_every:
             raise SpecError("--checkpoint-every", args.checkpoint_every, "needs an output file (-o)")
     check_run_times(args, net.dt_ms)
@@ -167,16 +234,16 @@ def cmd_run(args, comm):
     if output:
         from .recording.hdf5 import HDF5Recorder
         recorder = HDF5Recorder(output, flush_interval_ms=args.flush_interval,
-                                overwrite=args.overwrite, t_presim_ms=t_presim,
-                                resume=positions if args.resume else None)
+                                overwrite=overwrite, t_presim_ms=t_presim,
+                                resume=positions if args.resume else None, run_id=run_id)
 
     def on_checkpoint(s):
-        attrs = {"t_presim_ms": t_presim, "recording": 0}
+        attrs = {"t_presim_ms": t_presim, "recording": 0, "overwrite": int(bool(overwrite_flag))}
         if s.recorder is not None:
             s.recorder.flush(s.step)
             attrs.update(s.recorder.positions())
             attrs["recording"] = 1
-        ckpt.save(s, ckpt.checkpoint_path(output), attrs)
+        ckpt.save(s, ckpt.checkpoint_path(output), attrs, run_id=run_id)
         if comm.rank == 0 and not args.quiet:
             print(f"[distsim] checkpoint at t = {s.step * dt:.1f} ms -> {ckpt.checkpoint_path(output)}",
                   file=sys.stderr, flush=True)
@@ -309,7 +376,8 @@ def build_parser():
                               "--flush-interval must be multiples of the model's dt (as NEST's "
                               "Simulate). 'distsim models NAME' lists a model's --set parameters.")
     r.add_argument("model", nargs="?", help=f"built-in model ({_builtin_names()}) or parameter file (.toml)")
-    r.add_argument("--seed", type=int, default=12345)
+    r.add_argument("--seed", type=int, default=None,
+                   help="random seed (default 12345; with --resume: the checkpoint's)")
     r.add_argument("--t-sim", type=float, required=True, help="recorded simulation time (ms, a multiple of dt)")
     r.add_argument("--t-presim", type=float, default=0.0, help="warm-up before recording (ms, a multiple of dt)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -3,7 +3,8 @@
 Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libsonata's
 ``SpikeReader`` and ``SomaReportReader`` read it)::
 
-    /meta                               attrs: layout_version (2), dt_ms, seed, n_ranks, model, spec_json,
+    /meta                               attrs: layout_version (2), run_id, spec_sha256, dt_ms,
+                                        seed, n_ranks, model, spec_json,
                                         reference_rates_json, versions_json, t_presim_ms,
                                         t_sim_ms, t_flushed_ms, and at close build_time_s,
                                         sim_time_s, rtf, n_synapses, peak_rss_bytes
@@ -42,6 +43,7 @@ import warnings
 import numpy as np
 
 from ..spec import SpecError
+from .identity import new_run_id, spec_json, spec_sha256
 
 SPIKE_CHUNK = 16384  # elements per chunk of the spike datasets
 REPORT_CHUNK_BYTES = 1 << 18  # about this many bytes per chunk of /report/<pop>/data
@@ -97,11 +99,12 @@ class HDF5Recorder:
     t_presim_ms: stored as /meta attribute; parallel: None = use the mpio driver when h5py
     has MPI and the communicator is MPI with more than one rank, False = always gather to
     rank 0, True = require the mpio driver; on_flush: called on every rank after each flush
-    as ``on_flush(t_flushed_ms)``.
+    as ``on_flush(t_flushed_ms)``; run_id: the run's identity written to /meta (None = a new
+    random one); resume: a checkpoint's positions (continue the existing file there).
     """
 
     def __init__(self, path, flush_interval_ms=100.0, overwrite=False, t_presim_ms=0.0,
-                 parallel=None, on_flush=None, resume=None):
+                 parallel=None, on_flush=None, resume=None, run_id=None):
         if not (isinstance(flush_interval_ms, (int, float)) and np.isfinite(flush_interval_ms)
                 and flush_interval_ms > 0):
             raise SpecError("flush_interval_ms", flush_interval_ms, "must be a finite number > 0")
@@ -117,6 +120,7 @@ class HDF5Recorder:
         self.mode = None  # "mpio" or "gather"
         self.t_flushed_ms = 0.0
         self.resume = resume  # positions() of a checkpoint: continue the existing file there
+        self.run_id = run_id
 
     # ------------------------------------------------------------ setup
     def _choose_mode(self, comm):
@@ -186,10 +190,14 @@ class HDF5Recorder:
         self._spk = []  # (gids, stamps) int64 arrays of this rank
         self._smp = {p: [] for p in self.report_pops}  # pop -> list of (stamps, values)
 
-        meta = {"layout_version": LAYOUT_VERSION,
+        if self.run_id is None:
+            self.run_id = new_run_id(comm)
+        text = spec_json(net)
+        meta = {"layout_version": LAYOUT_VERSION, "run_id": str(self.run_id),
+                "spec_sha256": spec_sha256(text),
                 "dt_ms": self.dt, "seed": int(sim.seed), "n_ranks": int(self.size),
                 "model": str(net.name),
-                "spec_json": json.dumps(net.to_dict(), default=str, sort_keys=True),
+                "spec_json": text,
                 "versions_json": json.dumps(versions(), sort_keys=True),
                 "t_presim_ms": self.t_presim_ms, "t_sim_ms": sim.step * self.dt,
                 "t_flushed_ms": sim.step * self.dt, "flush_interval_ms": self.flush_interval_ms}
@@ -204,13 +212,21 @@ class HDF5Recorder:
 
     def _reopen(self, pos, step):
         """Open the existing file and cut every dataset back to the checkpoint's positions
-        (data written after the checkpoint is discarded: the run repeats it exactly)."""
+        (data written after the checkpoint is discarded: the run repeats it exactly). Raises
+        SpecError, before changing anything, if the file is not this run's or is shorter
+        than the positions (it would otherwise be padded with invented data)."""
         h5py = _h5py()
         if self.mode == "mpio":
             self.f = h5py.File(self.path, "r+", driver="mpio", comm=self.comm.mpi_comm)
         else:
             self.f = h5py.File(self.path, "r+")
         f = self.f
+        try:
+            self._check_resume(f, pos)
+        except SpecError:
+            f.close()
+            self.f = None
+            raise
         for p in self.spike_pops:
             n = int(pos.get(f"spikes/{p}", 0))
             for name in ("node_ids", "timestamps"):
@@ -234,6 +250,24 @@ class HDF5Recorder:
         tm = g["mapping"]["time"]
         start, _, step = tm[()]
         tm[1] = start + n_rows * step
+
+    def _check_resume(self, f, pos):
+        """SpecError unless ``f`` carries this run's id and every dataset reaches ``pos``."""
+        have = f["meta"].attrs.get("run_id") if "meta" in f else None
+        have = have.decode() if isinstance(have, bytes) else have
+        if self.run_id is not None and have != self.run_id:
+            raise SpecError("--resume", self.path, f"belongs to run {have}, not to run {self.run_id}")
+        for kind, pops, names in (("spikes", self.spike_pops, ("node_ids", "timestamps")),
+                                  ("report", self.report_pops, ("data", "times"))):
+            for p in pops:
+                n = int(pos.get(f"{kind}/{p}", 0))
+                for name in names:
+                    key = f"{kind}/{p}/{name}"
+                    if key not in f:
+                        raise SpecError("--resume", self.path, f"lacks /{key}, which this run records")
+                    if f[key].shape[0] < n:
+                        raise SpecError("--resume", self.path, f"/{key} holds {f[key].shape[0]} entries, "
+                                                               f"fewer than the checkpoint's {n}")
 
     def positions(self):
         """dict of dataset lengths after the last flush ("spikes/<pop>", "report/<pop>") and
@@ -265,11 +299,14 @@ class HDF5Recorder:
                 fn(*args)
             except BaseException as e:  # report, then re-raise below
                 err = e
-        msg = self.comm.bcast(None if err is None else f"{type(err).__name__}: {err}")
+        spec = (err.field, err.value, err.allowed) if isinstance(err, SpecError) else None
+        msg = self.comm.bcast(None if err is None else (f"{type(err).__name__}: {err}", spec))
         if err is not None:
             raise err
         if msg is not None:
-            raise OSError(f"HDF5 output {self.path} failed on rank 0: {msg}")
+            if msg[1] is not None:  # the same named error on every rank (exit 2 everywhere)
+                raise SpecError(*msg[1])
+            raise OSError(f"HDF5 output {self.path} failed on rank 0: {msg[0]}")
 
     def _create(self, meta):
         self.f = f = self._open()
