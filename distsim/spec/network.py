@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SpecError
+from .nest_time import (TICS_PER_MS, device_time_steps, spike_generator_stamps, step_current_stamps,
+                        tics_per_step)
 from .values import Value, bounds, parse_value
 
 RULES = ("fixed_indegree", "fixed_total_number", "pairwise_bernoulli", "all_to_all", "one_to_one")
@@ -58,12 +60,19 @@ class Device:
     """A stimulator or recorder attached to populations.
 
     type-specific ``params``:
-      poisson_generator: rate_Hz, weight, delay_ms, start_ms=0, stop_ms=inf
-      dc_generator: amplitude_pA, start_ms=0, stop_ms=inf
-      step_current_generator: amplitude_times_ms (list), amplitude_values_pA (list)
-        (current generators act as NEST's connected with delay = dt: the current set at
-        time t changes V from the step after t on)
-      spike_generator: spike_times_ms (list), weight, delay_ms
+      poisson_generator: rate_Hz, weight, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
+      dc_generator: amplitude_pA, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
+      step_current_generator: amplitude_times_ms (list), amplitude_values_pA (list),
+        allow_offgrid_times=false, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
+      spike_generator: spike_times_ms (list), weight, delay_ms=dt, allow_offgrid_times=false,
+        shift_now_spikes=false, start_ms=0, stop_ms=inf, origin_ms=0
+    Times, activity windows and the tolerance for times off the dt grid are NEST 3.10's
+    (``distsim.spec.nest_time``): a spike or poisson_generator is active for spike stamps
+    (origin + start, origin + stop], a current generator's current reaches the neuron
+    ``delay_ms`` after the step it is sent in, and it sends from ``origin + start - dt``
+    (but not before time 0) up to ``origin + stop - 2 dt``; with the default delay dt the
+    current set at time t changes V from the step after t on, and start_ms = 0 acts as
+    start_ms = dt, as in NEST.
       spike_recorder: (none)
       voltmeter / multimeter: interval_ms=1.0, record_from=["V_m"]
     ``targets`` lists population names; ``neuron_ids`` optionally restricts to those indices
@@ -193,20 +202,22 @@ def _int(field_, v, lo=0):
     return int(v)
 
 
-def _time_list(field_, v, dt):
-    if not isinstance(v, (list, tuple)):
-        raise SpecError(field_, v, "must be a list of times in ms")
-    out = []
-    for t in v:
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
-            raise SpecError(field_, t, "times must be finite numbers > 0 ms")
-        steps = t / dt
-        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
-            raise SpecError(field_, t, f"times must be multiples of dt_ms = {dt}")
-        out.append(float(t))
-    if any(b < a for a, b in zip(out, out[1:])):
-        raise SpecError(field_, v, "times must be non-decreasing")
-    return out
+_WINDOW = {"start_ms": 0.0, "stop_ms": math.inf, "origin_ms": 0.0}
+
+
+def _check_window(f, p, dt, num):
+    """origin_ms, start_ms, stop_ms of a stimulator: >= 0, on NEST's grid (within half a tic;
+    stop may be inf), stop >= start."""
+    tps = tics_per_step(dt)
+    steps = {}
+    for k in ("origin_ms", "start_ms", "stop_ms"):
+        num(k, lo=0.0, allow_inf=(k == "stop_ms"))
+        steps[k] = device_time_steps(p[k], tps)
+        if steps[k] is None:
+            raise SpecError(f"{f}.{k}", p[k], f"must be a multiple of dt_ms = {dt} (NEST: within half a "
+                                              f"tic, {0.5 / TICS_PER_MS} ms)")
+    if steps["stop_ms"] < steps["start_ms"]:
+        raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
 
 
 def _check_delay(field_, v, dt):
@@ -234,6 +245,8 @@ def validate(net):
     dt = net.dt_ms
     if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
         raise SpecError("simulation.dt_ms", dt, "must be a finite number > 0 (ms)")
+    if tics_per_step(dt) is None:
+        raise SpecError("simulation.dt_ms", dt, f"must be a multiple of NEST's tic, {1 / TICS_PER_MS} ms")
     if not net.populations:
         raise SpecError("populations", net.populations, "at least one population is required")
     names = set()
@@ -331,10 +344,12 @@ def _validate_device(net, i, dv, names, sizes, dt):
         dv.n_per_population = _int(f"{f}.n_per_population", dv.n_per_population, lo=1)
     p = dv.params
     spec = {
-        "poisson_generator": {"rate_Hz": None, "weight": None, "delay_ms": dt, "start_ms": 0.0, "stop_ms": math.inf},
-        "dc_generator": {"amplitude_pA": None, "start_ms": 0.0, "stop_ms": math.inf},
-        "step_current_generator": {"amplitude_times_ms": None, "amplitude_values_pA": None},
-        "spike_generator": {"spike_times_ms": None, "weight": None, "delay_ms": dt},
+        "poisson_generator": {"rate_Hz": None, "weight": None, "delay_ms": dt, **_WINDOW},
+        "dc_generator": {"amplitude_pA": None, "delay_ms": dt, **_WINDOW},
+        "step_current_generator": {"amplitude_times_ms": None, "amplitude_values_pA": None,
+                                   "allow_offgrid_times": False, "delay_ms": dt, **_WINDOW},
+        "spike_generator": {"spike_times_ms": None, "weight": None, "delay_ms": dt,
+                            "allow_offgrid_times": False, "shift_now_spikes": False, **_WINDOW},
         "spike_recorder": {},
         "voltmeter": {"interval_ms": 1.0, "record_from": ["V_m"]},
         "multimeter": {"interval_ms": 1.0, "record_from": ["V_m"]},
@@ -356,41 +371,45 @@ def _validate_device(net, i, dv, names, sizes, dt):
             raise SpecError(f"{f}.{k}", v, f"must be {'>' if strict else '>='} {lo}")
         p[k] = float(v)
 
-    if dv.type == "poisson_generator":
-        num("rate_Hz", lo=0.0)
-        num("weight")
-        num("start_ms", lo=0.0)
-        num("stop_ms", lo=0.0, allow_inf=True)
+    def delay():
         p["delay_ms"] = parse_value(f"{f}.delay_ms", p["delay_ms"])
         if not p["delay_ms"].is_constant:
             raise SpecError(f"{f}.delay_ms", p["delay_ms"].to_raw(), "must be a constant (ms)")
         _check_delay(f"{f}.delay_ms", p["delay_ms"], dt)
         p["delay_ms"] = p["delay_ms"].a
-        if p["stop_ms"] < p["start_ms"]:
-            raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
+
+    def flag(k):
+        if not isinstance(p[k], bool):
+            raise SpecError(f"{f}.{k}", p[k], "must be true or false")
+
+    if dv.type in STIMULATORS:
+        _check_window(f, p, dt, num)
+        delay()
+    if dv.type == "poisson_generator":
+        num("rate_Hz", lo=0.0)
+        num("weight")
     elif dv.type == "dc_generator":
         num("amplitude_pA")
-        num("start_ms", lo=0.0)
-        num("stop_ms", lo=0.0, allow_inf=True)
-        if p["stop_ms"] < p["start_ms"]:
-            raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
     elif dv.type == "step_current_generator":
-        times = _time_list(f"{f}.amplitude_times_ms", p["amplitude_times_ms"], dt)
+        flag("allow_offgrid_times")
+        times = p["amplitude_times_ms"]
+        step_current_stamps(f"{f}.amplitude_times_ms", times, dt, tics_per_step(dt),
+                            p["allow_offgrid_times"])
         vals = p["amplitude_values_pA"]
         if not isinstance(vals, (list, tuple)) or len(vals) != len(times):
             raise SpecError(f"{f}.amplitude_values_pA", vals, f"must be a list of {len(times)} numbers (pA)")
         for v in vals:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise SpecError(f"{f}.amplitude_values_pA", v, "must be finite numbers (pA)")
-        p["amplitude_times_ms"], p["amplitude_values_pA"] = times, [float(v) for v in vals]
+        p["amplitude_times_ms"], p["amplitude_values_pA"] = [float(t) for t in times], [float(v) for v in vals]
     elif dv.type == "spike_generator":
-        p["spike_times_ms"] = _time_list(f"{f}.spike_times_ms", p["spike_times_ms"], dt)
+        flag("allow_offgrid_times")
+        flag("shift_now_spikes")
+        spike_generator_stamps(f"{f}.spike_times_ms", p["spike_times_ms"], dt, tics_per_step(dt),
+                               p["allow_offgrid_times"], p["shift_now_spikes"],
+                               device_time_steps(p["origin_ms"], tics_per_step(dt)))
+        p["spike_times_ms"] = [float(t) for t in p["spike_times_ms"]]
         num("weight")
-        p["delay_ms"] = parse_value(f"{f}.delay_ms", p["delay_ms"])
-        if not p["delay_ms"].is_constant:
-            raise SpecError(f"{f}.delay_ms", p["delay_ms"].to_raw(), "must be a constant (ms)")
-        _check_delay(f"{f}.delay_ms", p["delay_ms"], dt)
-        p["delay_ms"] = p["delay_ms"].a
     elif dv.type in ("voltmeter", "multimeter"):
         num("interval_ms", lo=0.0, strict=True)
         k = p["interval_ms"] / dt
