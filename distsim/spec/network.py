@@ -68,11 +68,11 @@ class Device:
         shift_now_spikes=false, start_ms=0, stop_ms=inf, origin_ms=0
     Times, activity windows and the tolerance for times off the dt grid are NEST 3.10's
     (``distsim.spec.nest_time``): a spike or poisson_generator is active for spike stamps
-    (origin + start, origin + stop], a current generator's current reaches the neuron
-    ``delay_ms`` after the step it is sent in, and it sends from ``origin + start - dt``
-    (but not before time 0) up to ``origin + stop - 2 dt``; with the default delay dt the
-    current set at time t changes V from the step after t on, and start_ms = 0 acts as
-    start_ms = dt, as in NEST.
+    (origin + start, origin + stop] (Poisson: drawn one step later), a current generator's
+    current is present in the neuron from origin + start + delay_ms to origin + stop +
+    delay_ms, but NEST sends nothing before the first step, so start_ms = 0 acts as
+    start_ms = dt; a step current's amplitude set at time t is present from t + delay_ms
+    (inside that window).
       spike_recorder: (none)
       voltmeter / multimeter: interval_ms=1.0, record_from=["V_m"]
     ``targets`` lists population names; ``neuron_ids`` optionally restricts to those indices
