@@ -68,3 +68,13 @@ def test_device_windows_refuse_times_off_the_grid():
             validate(dev(**{k: 0.05}))
     with pytest.raises(SpecError, match="stop_ms.*>= start_ms"):
         validate(dev(start_ms=2.0, stop_ms=1.0))
+
+
+def test_microcircuit_dc_stimulus_has_nest_examples_delay():
+    """NEST's Potjans_2014 example connects its dc_generators with the default delay, 1 ms
+    (pynest/examples/Potjans_2014/network.py, __connect_dc_stim_input)."""
+    from distsim.networks.microcircuit import microcircuit
+
+    net = validate(microcircuit(N_scaling=0.01, dc_stimulus=True))
+    dcs = [d for d in net.devices if d.type == "dc_generator"]
+    assert len(dcs) == 8 and all(d.params["delay_ms"] == 1.0 for d in dcs)
