@@ -84,11 +84,6 @@ def tics_to_steps(tics, tps):
     return tics // tps
 
 
-def on_grid(t, tps):
-    """True when NEST takes ``t`` (ms) as a grid time (within half a tic of a step)."""
-    return ms_to_tics(t, tps) % tps == 0
-
-
 def device_time_steps(t, tps):
     """Steps of a device's origin/start/stop ``t`` (ms) as NEST's Device::Parameters_::set
     takes it: ``math.inf`` for an infinite one, None when it is finite and off the grid
@@ -97,11 +92,6 @@ def device_time_steps(t, tps):
     if NEG_INF_TICS < tics < POS_INF_TICS and tics % tps != 0:
         return None
     return tics_to_steps(tics, tps)
-
-
-def window_steps(origin_steps, start_steps, stop_steps):
-    """(t_min, t_max) of a device in steps: origin + start, origin + stop (inf stays inf)."""
-    return origin_steps + start_steps, origin_steps + stop_steps
 
 
 def _number(field, t):
