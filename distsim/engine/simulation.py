@@ -15,6 +15,9 @@ from ..kernels.rng import TAG_ESCAPE, TAG_INIT, TAG_POISSON, draw_per_gid, keys_
 from ..models import MODELS
 from ..partition import local_gids, local_range, n_local
 from ..spec import SpecError, validate
+from ..spec.nest_time import (device_time_steps, spike_generator_stamps, step_current_stamps,
+                              tics_per_step)
+from ..spec.network import STIMULATORS
 from ..spec.values import Value
 
 REC_WIDTH = 3  # int64 fields per spike record: gid, stamp (steps), multiplicity
@@ -246,10 +249,11 @@ class Simulation:
     def _build_devices(self):
         dt = self.dt
         steps = lambda ms: int(round(ms / dt)) if np.isfinite(ms) else 2 ** 62  # noqa: E731
+        tps = tics_per_step(dt)
         tables, table_of = [], {}
         blocks = {id(g): [] for g in self.groups}  # per group: Poisson blocks in device order
         self.spike_gens = []  # (arrival steps int64[], weight, local idx int64[])
-        self.current_devs = []  # (change steps int64[], amplitudes float64[], delay steps, idx)
+        self.current_devs = []  # (change steps int64[], amplitudes float64[], idx): see _current_schedule
         self.spike_rec_mask = np.zeros(self.n_local, dtype=bool)
         self.spike_recorders = []
         self.dev_max_delay = 0
@@ -257,30 +261,26 @@ class Simulation:
             p = dv.params
             tg = self._targets(dv)
             idx = np.concatenate([t[1] for t in tg]) if tg else np.empty(0, np.int64)
+            if dv.type in STIMULATORS:
+                t_min, t_max = _window_steps(p, tps)
+                d = steps(p["delay_ms"])
             if dv.type == "poisson_generator":
                 mean = p["rate_Hz"] * dt * 1e-3
                 if mean not in table_of:
                     table_of[mean] = len(tables)
                     tables.append(cdf_table(mean))
-                d = steps(p["delay_ms"])  # drawn at arrival: needs no ring slots
-                start = steps(p["start_ms"]) + d
-                stop = steps(p["stop_ms"]) + d if np.isfinite(p["stop_ms"]) else 2 ** 62
+                # NEST draws in update steps e with t_min < e <= t_max; the draw reaches the
+                # target in its step e + d (drawn at arrival: needs no ring slots)
+                start = max(t_min + 1, 0) + d
+                stop = t_max + 1 + d if np.isfinite(t_max) else 2 ** 62
                 for g, li in tg:
                     keys = keys_per_gid(self.seed, TAG_POISSON, di, li * self.size + self.rank)
                     blocks[id(g)].append((li - g.lo, keys, table_of[mean], p["weight"], start, stop))
             elif dv.type == "spike_generator":
-                d = steps(p["delay_ms"])
                 self.dev_max_delay = max(self.dev_max_delay, d)
-                arr = np.array([steps(t) for t in p["spike_times_ms"]], dtype=np.int64) + d - 1
-                self.spike_gens.append((arr, float(p["weight"]), idx))
+                self.spike_gens.append((_spike_arrivals(p, dt, tps, t_min, t_max, d), float(p["weight"]), idx))
             elif dv.type in ("dc_generator", "step_current_generator"):
-                if dv.type == "dc_generator":
-                    ch = [steps(p["start_ms"]), steps(p["stop_ms"])]
-                    amp = [p["amplitude_pA"], 0.0]
-                else:
-                    ch = [steps(t) for t in p["amplitude_times_ms"]]
-                    amp = list(p["amplitude_values_pA"])
-                self.current_devs.append((np.array(ch, np.int64), np.array(amp), idx))
+                self.current_devs.append(_current_schedule(dv.type, p, dt, tps, t_min, t_max, d) + (idx,))
             elif dv.type == "spike_recorder":
                 self.spike_rec_mask[idx] = True
                 self.spike_recorders.append(dv)
@@ -366,7 +366,7 @@ class Simulation:
             for s in arr[a:b]:
                 ring[s % R, idx] += w
         for ch, amp, idx in self.current_devs:
-            if idx.size == 0:
+            if idx.size == 0 or ch.size == 0:
                 continue
             s = np.arange(t0, t0 + M)
             # amplitude set at step ch[k] applies from there on (read as input of that step)
@@ -516,3 +516,61 @@ def _poisson_blocks(blocks, tables, width, n):
             np.concatenate(keys) if keys else np.empty(0, np.uint64),
             np.concatenate(idx).astype(np.int64) if idx else np.empty(0, np.int64),
             tables, np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_))
+
+
+_FAR = 2 ** 62  # "never" in steps
+
+
+def _window_steps(p, tps):
+    """(t_min, t_max) in steps of a validated stimulator's origin_ms + start_ms and origin_ms +
+    stop_ms (t_max may be inf), NEST's Device::pre_run_hook."""
+    origin = device_time_steps(p["origin_ms"], tps)
+    return origin + device_time_steps(p["start_ms"], tps), origin + device_time_steps(p["stop_ms"], tps)
+
+
+def _spike_arrivals(p, dt, tps, t_min, t_max, d):
+    """int64 steps in which a spike_generator's spikes reach their targets (sorted). NEST emits
+    a spike of absolute stamp S = origin + stamp iff S >= 1 (S <= 0 is in the past at the first
+    step) and t_min < S <= t_max; it reaches the target in the target's step S - 1 + d."""
+    origin = device_time_steps(p["origin_ms"], tps)
+    stamps = spike_generator_stamps("spike_times_ms", p["spike_times_ms"], dt, tps,
+                                    p["allow_offgrid_times"], p["shift_now_spikes"], origin)
+    lo = max(1, t_min + 1)
+    out = [origin + s - 1 + d for s in stamps
+           if np.isfinite(s) and lo <= origin + s and origin + s <= t_max]
+    return np.array(out, dtype=np.int64)
+
+
+def _current_schedule(kind, p, dt, tps, t_min, t_max, d):
+    """(change steps int64[], amplitudes float64[]) of a current generator: from input row
+    ``ch[k]`` on (the row the neuron reads at the end of that step) the current is
+    ``amp[k]`` pA, before ``ch[0]`` it is 0. NEST sends in steps e >= 0 with
+    t_min < e + 2 <= t_max the amplitude set by the last change with stamp <= e + 1 (a
+    step_current_generator's stamps are absolute, >= 1); what is sent in step e arrives in
+    row e + d."""
+    lo = max(0, t_min - 1)  # first sending step
+    hi = t_max - 1 if np.isfinite(t_max) else _FAR  # one past the last sending step
+    if hi <= lo:
+        return np.zeros(0, np.int64), np.zeros(0)
+    if kind == "dc_generator":
+        ch, amp = [lo, hi], [p["amplitude_pA"], 0.0]
+    else:
+        stamps = step_current_stamps("amplitude_times_ms", p["amplitude_times_ms"], dt, tps,
+                                     p["allow_offgrid_times"])
+        vals = p["amplitude_values_pA"]
+        # amplitude in sending step e: the last change with stamp <= e + 1
+        ch, amp = [lo], [0.0]
+        for s, v in zip(stamps, vals):
+            if not np.isfinite(s):
+                break
+            e = s - 1
+            if e <= lo:
+                amp[0] = v
+            elif e < hi:
+                ch.append(e)
+                amp.append(v)
+        ch.append(hi)
+        amp.append(0.0)
+    ch = np.array(ch, dtype=np.int64)
+    keep = ch < _FAR
+    return ch[keep] + d, np.array(amp)[keep]

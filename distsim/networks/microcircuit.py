@@ -26,7 +26,8 @@ events in the same 0.1 ms step give one relay spike instead of a spike of multip
 (about 0.6 % of the thalamic spikes at 120 Hz). ``TC`` is not spike-recorded; the relays get
 no other input, so they are silent outside the pulse and the mean-field ignores them.
 Optional transient DC stimulus (``dc_stimulus=True``): ``dc_amp * K_ext`` pA from ``dc_start``
-for ``dc_dur`` ms (``stimulus_params.py``).
+for ``dc_dur`` ms (``stimulus_params.py``), connected with NEST's default delay of 1 ms as in
+the example (so it acts on the neurons 1 ms later).
 
 Units: ms, mV, pA, pF, spikes/s.
 """
@@ -38,6 +39,9 @@ from .microcircuit_params import derive
 THALAMUS = "TC"
 #: delay (ms) of the poisson_generator -> relay connection: NEST's default synapse delay
 TC_INPUT_DELAY_MS = 1.0
+#: delay (ms) of the dc_generator -> population connections: NEST's example connects them
+#: with the default synapse delay too
+DC_INPUT_DELAY_MS = 1.0
 
 
 #: the builder's arguments: what ``--set`` accepts and ``distsim models microcircuit`` lists
@@ -126,7 +130,8 @@ def microcircuit(N_scaling=0.1, K_scaling=1.0, poisson_input=True, V0_type="opti
             devices.append(Device("dc_generator", [name], name=f"dc_stimulus_{name}",
                                   params={"amplitude_pA": float(s["dc_amp"][i]),
                                           "start_ms": s["dc_start"],
-                                          "stop_ms": s["dc_start"] + s["dc_dur"]}))
+                                          "stop_ms": s["dc_start"] + s["dc_dur"],
+                                          "delay_ms": DC_INPUT_DELAY_MS}))
     if thalamic:
         th = P["thalamus"]
         pops.append(Population(THALAMUS, "iaf_psc_delta", th["num_th_neurons"],

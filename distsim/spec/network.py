@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SpecError, check_keys, unknown_key, unknown_name
+from .nest_time import (TICS_PER_MS, device_time_steps, spike_generator_stamps, step_current_stamps,
+                        tics_per_step)
 from .values import Value, bounds, parse_value
 
 RULES = ("fixed_indegree", "fixed_total_number", "pairwise_bernoulli", "all_to_all", "one_to_one")
@@ -58,12 +60,19 @@ class Device:
     """A stimulator or recorder attached to populations.
 
     type-specific ``params``:
-      poisson_generator: rate_Hz, weight, delay_ms, start_ms=0, stop_ms=inf
-      dc_generator: amplitude_pA, start_ms=0, stop_ms=inf
-      step_current_generator: amplitude_times_ms (list), amplitude_values_pA (list)
-        (current generators act as NEST's connected with delay = dt: the current set at
-        time t changes V from the step after t on)
-      spike_generator: spike_times_ms (list), weight, delay_ms
+      poisson_generator: rate_Hz, weight, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
+      dc_generator: amplitude_pA, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
+      step_current_generator: amplitude_times_ms (list), amplitude_values_pA (list),
+        allow_offgrid_times=false, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
+      spike_generator: spike_times_ms (list), weight, delay_ms=dt, allow_offgrid_times=false,
+        shift_now_spikes=false, start_ms=0, stop_ms=inf, origin_ms=0
+    Times, activity windows and the tolerance for times off the dt grid are NEST 3.10's
+    (``distsim.spec.nest_time``): a spike or poisson_generator is active for spike stamps
+    (origin + start, origin + stop] (Poisson: drawn one step later), a current generator's
+    current is present in the neuron from origin + start + delay_ms to origin + stop +
+    delay_ms, but NEST sends nothing before the first step, so start_ms = 0 acts as
+    start_ms = dt; a step current's amplitude set at time t is present from t + delay_ms
+    (inside that window).
       spike_recorder: (none)
       voltmeter / multimeter: interval_ms=1.0, record_from=["V_m"]
     ``targets`` lists population names; ``neuron_ids`` optionally restricts to those indices
@@ -229,20 +238,18 @@ def _int(field_, v, lo=0):
     return int(v)
 
 
-def _time_list(field_, v, dt):
-    if not isinstance(v, (list, tuple)):
-        raise SpecError(field_, v, "must be a list of times in ms")
-    out = []
-    for t in v:
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
-            raise SpecError(field_, t, "times must be finite numbers > 0 ms")
-        steps = t / dt
-        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
-            raise SpecError(field_, t, f"times must be multiples of dt_ms = {dt}")
-        out.append(float(t))
-    if any(b < a for a, b in zip(out, out[1:])):
-        raise SpecError(field_, v, "times must be non-decreasing")
-    return out
+def _check_window(f, p, dt):
+    """origin_ms, start_ms, stop_ms of a stimulator (already numbers >= 0): on NEST's grid
+    (within half a tic; stop may be inf), stop >= start. Raises SpecError; returns None."""
+    tps = tics_per_step(dt)
+    steps = {}
+    for k in ("origin_ms", "start_ms", "stop_ms"):
+        steps[k] = device_time_steps(p[k], tps)
+        if steps[k] is None:
+            raise SpecError(f"{f}.{k}", p[k], f"must be a multiple of dt_ms = {dt} (NEST: within half a "
+                                              f"tic, {0.5 / TICS_PER_MS} ms)")
+    if steps["stop_ms"] < steps["start_ms"]:
+        raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
 
 
 def _check_delay(field_, v, dt):
@@ -290,6 +297,8 @@ def validate(net):
     dt = net.dt_ms
     if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
         raise SpecError("simulation.dt_ms", dt, "must be a finite number > 0 (ms)")
+    if tics_per_step(dt) is None:
+        raise SpecError("simulation.dt_ms", dt, f"must be a multiple of NEST's tic, {1 / TICS_PER_MS} ms")
     if not net.populations:
         raise SpecError("populations", net.populations, "at least one population is required")
     names = set()
@@ -402,13 +411,19 @@ def _validate_device(net, i, dv, names, sizes, dt):
             p[k] = dt if d.default == "dt" else copy.copy(d.default)
     for k, d in decl.items():
         p[k] = _DEVICE_CHECKS[d.rule](f"{f}.{k}", p[k], dt)
-    if "stop_ms" in p and p["stop_ms"] < p["start_ms"]:
-        raise SpecError(f"{f}.stop_ms", p["stop_ms"], f"must be >= start_ms ({p['start_ms']})")
+    if dv.type in STIMULATORS:
+        _check_window(f, p, dt)
     if dv.type == "step_current_generator":
         times, vals = p["amplitude_times_ms"], p["amplitude_values_pA"]
+        step_current_stamps(f"{f}.amplitude_times_ms", times, dt, tics_per_step(dt),
+                            p["allow_offgrid_times"])
         if len(vals) != len(times):
             raise SpecError(f"{f}.amplitude_values_pA", vals,
                             f"must be a list of {len(times)} numbers (pA), one per amplitude_times_ms")
+    elif dv.type == "spike_generator":
+        spike_generator_stamps(f"{f}.spike_times_ms", p["spike_times_ms"], dt, tics_per_step(dt),
+                               p["allow_offgrid_times"], p["shift_now_spikes"],
+                               device_time_steps(p["origin_ms"], tics_per_step(dt)))
     if dv.type in ("voltmeter", "multimeter"):
         from ..models import MODELS
         for t in dv.targets:
@@ -432,11 +447,14 @@ _RULE_TEXT = {
     "nonneg": "a finite number >= 0",
     "rate": f"a finite number >= 0, with rate_Hz * dt_ms / 1000 <= {POISSON_MAX_MEAN_PER_STEP:g} "
             "(mean count per step the Poisson sampler supports)",
-    "start": "a finite number >= 0",
-    "stop": "a number >= start_ms, or inf",
+    "start": "a finite number >= 0, a multiple of dt_ms (NEST: within half a microsecond)",
+    "stop": "a number >= start_ms, a multiple of dt_ms, or inf",
+    "flag": "true or false",
     "delay": "a constant >= dt_ms, a multiple of dt_ms, at most 65535 steps",
     "interval": "a number > 0, a multiple of dt_ms",
-    "times": "a non-decreasing list of times > 0, multiples of dt_ms",
+    "times": "a list of times (ms) on the dt grid within half a microsecond, as NEST takes them "
+             "(spike_generator: non-descending, > 0 unless shift_now_spikes; step_current_generator: "
+             "> 0, on strictly increasing steps); off-grid times need allow_offgrid_times",
     "values": "a list of finite numbers, one per time",
     "record_from": "a non-empty list of distinct recordable variables of the target model",
 }
@@ -464,22 +482,35 @@ DEVICE_PARAMS = {
         "rate_Hz": DeviceParam(REQUIRED, "spikes/s", "rate", "rate of each target's independent Poisson train"),
         "weight": DeviceParam(REQUIRED, _W, "finite", "weight of every input spike"),
         "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
-        "start_ms": DeviceParam(0.0, "ms", "start", "start of the active window"),
-        "stop_ms": DeviceParam(math.inf, "ms", "stop", "end of the active window"),
+        "origin_ms": DeviceParam(0.0, "ms", "start", "origin of the window (NEST: origin)"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "active after origin + start_ms (NEST: start)"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
     },
     "dc_generator": {
         "amplitude_pA": DeviceParam(REQUIRED, "pA", "finite", "current"),
-        "start_ms": DeviceParam(0.0, "ms", "start", "current on from start_ms"),
-        "stop_ms": DeviceParam(math.inf, "ms", "stop", "current off from stop_ms"),
+        "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
+        "origin_ms": DeviceParam(0.0, "ms", "start", "origin of the window (NEST: origin)"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "active after origin + start_ms (NEST: start)"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
     },
     "step_current_generator": {
         "amplitude_times_ms": DeviceParam(REQUIRED, "ms", "times", "times the current changes"),
         "amplitude_values_pA": DeviceParam(REQUIRED, "pA", "values", "current from each time on"),
+        "allow_offgrid_times": DeviceParam(False, "", "flag", "move off-grid times to the end of their step"),
+        "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
+        "origin_ms": DeviceParam(0.0, "ms", "start", "origin of the window (NEST: origin)"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "active after origin + start_ms (NEST: start)"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
     },
     "spike_generator": {
         "spike_times_ms": DeviceParam(REQUIRED, "ms", "times", "spike times"),
         "weight": DeviceParam(REQUIRED, _W, "finite", "weight of every spike"),
         "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
+        "allow_offgrid_times": DeviceParam(False, "", "flag", "move off-grid times to the end of their step"),
+        "shift_now_spikes": DeviceParam(False, "", "flag", "move a spike at time 0 to the first step"),
+        "origin_ms": DeviceParam(0.0, "ms", "start", "origin of the window (NEST: origin)"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "active after origin + start_ms (NEST: start)"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
     },
     "spike_recorder": {},
     "voltmeter": {
@@ -533,6 +564,21 @@ def _values(field_, v, dt):
     return [_number(field_, x) for x in v]
 
 
+def _time_list(field_, v, dt):
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
+        raise SpecError(field_, v, "must be a list of times in ms")
+    for i, t in enumerate(v):
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or math.isnan(t):
+            raise SpecError(f"{field_}[{i}]", t, "times must be numbers (ms)")
+    return [float(t) for t in v]
+
+
+def _flag(field_, v, dt):
+    if not isinstance(v, bool):
+        raise SpecError(field_, v, "must be true or false")
+    return v
+
+
 def _record_from(field_, rf, dt):
     if isinstance(rf, str):
         rf = [rf]
@@ -550,6 +596,7 @@ _DEVICE_CHECKS = {
     "delay": _const_delay,
     "interval": _interval,
     "times": _time_list,
+    "flag": _flag,
     "values": _values,
     "record_from": _record_from,
 }

@@ -102,16 +102,19 @@ def test_gif_subthreshold_with_escape_switched_off():
 
 @pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP),
                                           ("gif_psc_exp", GIF)])
-def test_dc_and_step_current_generators(model, params):
+@pytest.mark.parametrize("window", [{"start": 5.0, "stop": 30.0}, {}, {"stop": H}, {"start": H, "stop": 3 * H}],
+                         ids=["5-30", "default", "stop-dt", "dt-3dt"])
+def test_dc_and_step_current_generators(model, params, window):
     """Current devices: NEST delivers their current with the connection delay and the neuron
-    reads it at the end of a step, so it acts from the next step on."""
+    reads it at the end of a step, so it acts from the next step on. The default window
+    (start 0) acts as start = dt: NEST sends nothing before its first step."""
     nest.ResetKernel()
     nest.set_verbosity("M_ERROR")
     nest.resolution = H
     n = nest.Create(model, params=params)
-    dc = nest.Create("dc_generator", params={"amplitude": 500.0, "start": 5.0, "stop": 30.0})
-    sc = nest.Create("step_current_generator", params={"amplitude_times": [10.0, 20.0, 35.0],
-                                                       "amplitude_values": [200.0, -100.0, 300.0]})
+    dc = nest.Create("dc_generator", params=dict(window, amplitude=500.0))
+    sc = nest.Create("step_current_generator", params={"amplitude_times": [H, 10.0, 20.0, 35.0],
+                                                       "amplitude_values": [150.0, 200.0, -100.0, 300.0]})
     nest.Connect(dc, n, syn_spec={"delay": H})
     nest.Connect(sc, n, syn_spec={"delay": H})
     vm = nest.Create("voltmeter", params={"interval": H})
@@ -121,9 +124,10 @@ def test_dc_and_step_current_generators(model, params):
     nest.Simulate(60.0)
     nt, nv = np.asarray(vm.events["times"]), np.asarray(vm.events["V_m"])
     from conftest import run_network
-    devs = [Device("dc_generator", ["n"], {"amplitude_pA": 500.0, "start_ms": 5.0, "stop_ms": 30.0}),
-            Device("step_current_generator", ["n"], {"amplitude_times_ms": [10.0, 20.0, 35.0],
-                                                      "amplitude_values_pA": [200.0, -100.0, 300.0]}),
+    dc_params = {f"{k}_ms": v for k, v in window.items()}
+    devs = [Device("dc_generator", ["n"], dict(dc_params, amplitude_pA=500.0)),
+            Device("step_current_generator", ["n"], {"amplitude_times_ms": [H, 10.0, 20.0, 35.0],
+                                                      "amplitude_values_pA": [150.0, 200.0, -100.0, 300.0]}),
             Device("spike_recorder", ["n"]), Device("voltmeter", ["n"], {"interval_ms": H})]
     _, (g, s), samples = run_network(Network([Population("n", model, 1, dict(params))], [], devs, dt_ms=H), 60.0)
     _, st, v = samples["n"]
