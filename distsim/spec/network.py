@@ -452,9 +452,10 @@ _RULE_TEXT = {
     "flag": "true or false",
     "delay": "a constant >= dt_ms, a multiple of dt_ms, at most 65535 steps",
     "interval": "a number > 0, a multiple of dt_ms",
-    "times": "a list of times (ms) on the dt grid within half a microsecond, as NEST takes them "
-             "(spike_generator: non-descending, > 0 unless shift_now_spikes; step_current_generator: "
-             "> 0, on strictly increasing steps); off-grid times need allow_offgrid_times",
+    "spike_times": "non-descending times > 0 (0 with shift_now_spikes) on the dt grid within "
+                   "half a microsecond (NEST); off-grid ones need allow_offgrid_times",
+    "amplitude_times": "times > 0 on strictly increasing dt steps, on the grid within half a "
+                       "microsecond (NEST); off-grid ones need allow_offgrid_times",
     "values": "a list of finite numbers, one per time",
     "record_from": "a non-empty list of distinct recordable variables of the target model",
 }
@@ -494,7 +495,7 @@ DEVICE_PARAMS = {
         "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
     },
     "step_current_generator": {
-        "amplitude_times_ms": DeviceParam(REQUIRED, "ms", "times", "times the current changes"),
+        "amplitude_times_ms": DeviceParam(REQUIRED, "ms", "amplitude_times", "times the current changes"),
         "amplitude_values_pA": DeviceParam(REQUIRED, "pA", "values", "current from each time on"),
         "allow_offgrid_times": DeviceParam(False, "", "flag", "move off-grid times to the end of their step"),
         "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
@@ -503,7 +504,7 @@ DEVICE_PARAMS = {
         "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
     },
     "spike_generator": {
-        "spike_times_ms": DeviceParam(REQUIRED, "ms", "times", "spike times"),
+        "spike_times_ms": DeviceParam(REQUIRED, "ms", "spike_times", "spike times"),
         "weight": DeviceParam(REQUIRED, _W, "finite", "weight of every spike"),
         "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
         "allow_offgrid_times": DeviceParam(False, "", "flag", "move off-grid times to the end of their step"),
@@ -595,7 +596,8 @@ _DEVICE_CHECKS = {
     "stop": lambda f, v, dt: _number(f, v, lo=0.0, allow_inf=True),
     "delay": _const_delay,
     "interval": _interval,
-    "times": _time_list,
+    "spike_times": _time_list,
+    "amplitude_times": _time_list,
     "flag": _flag,
     "values": _values,
     "record_from": _record_from,
