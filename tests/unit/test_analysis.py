@@ -303,22 +303,28 @@ def test_every_spike_of_a_known_run_is_counted(tmp_path, capsys):
     from distsim.recording import MemoryRecorder, TeeRecorder
     from distsim.recording.hdf5 import HDF5Recorder
 
-    path = str(tmp_path / "run.h5")
-    mem = MemoryRecorder()
-    rec = HDF5Recorder(path, flush_interval_ms=25.0, t_presim_ms=20.0)
-    sim = Simulation(brunel(order=50), seed=1, comm=SerialComm(),
-                     recorder=TeeRecorder([mem, rec]))
-    sim.run(20.0)
-    sim.run(100.0)
-    rec.close(sim)
-    mem.close(sim)
-    gids, stamps = mem.gather_spikes(sim.comm)
-    presim, end = 200, 1200                     # steps of 0.1 ms
-    # the edges matter in this run: spikes in the run's last step and the warm-up's last step
-    assert np.count_nonzero(stamps == end) > 0 and np.count_nonzero(stamps == presim) > 0
+    presim, end = 135, 1135                     # steps of 0.1 ms
+    # the edges must matter: take the first seed whose run has spikes in its last step and in
+    # the warm-up's last step (this Brunel network fires its first burst at 12-15 ms; the first
+    # seed that qualifies changes when the engine's spike trains do)
+    for seed in range(1, 41):
+        path = str(tmp_path / f"run{seed}.h5")
+        mem = MemoryRecorder()
+        rec = HDF5Recorder(path, flush_interval_ms=25.0, t_presim_ms=13.5)
+        sim = Simulation(brunel(order=50), seed=seed, comm=SerialComm(),
+                         recorder=TeeRecorder([mem, rec]))
+        sim.run(13.5)
+        sim.run(100.0)
+        rec.close(sim)
+        mem.close(sim)
+        gids, stamps = mem.gather_spikes(sim.comm)
+        if np.count_nonzero(stamps == end) > 0 and np.count_nonzero(stamps == presim) > 0:
+            break
+    else:
+        pytest.fail("no seed in 1..40 gives spikes in both edge steps")
 
     res = analyze_file(path, n_sample=None, activity_bin_ms=1.0)
-    assert (res.t_start, res.t_stop) == (20.0, pytest.approx(120.0))
+    assert (res.t_start, res.t_stop) == (13.5, pytest.approx(113.5))
     dur_s = (res.t_stop - res.t_start) / 1000.0
     ranges = sim.net.gid_ranges()
     for p in res.populations:
@@ -331,7 +337,7 @@ def test_every_spike_of_a_known_run_is_counted(tmp_path, capsys):
         assert p.activity.size == 100
         assert np.round(p.activity.sum() * p.size * 1e-3).astype(int) == exp.sum()
     # the whole run (0, t_sim]: every spike of the run
-    res = analyze_file(path, 0.0, 120.0, n_sample=None)
+    res = analyze_file(path, 0.0, 113.5, n_sample=None)
     assert sum(p.n_spikes for p in res.populations) == gids.size
     # the command line prints the same counts
     assert cli_main([path, "--json", "--no-figures"]) == 0
