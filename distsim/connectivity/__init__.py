@@ -13,7 +13,7 @@ from ..kernels.connect import (COUNT, ERR_NO_SOURCE, FILL, RULE_ALL_TO_ALL, RULE
                                generate_spatial_projection, sort_rows_by_delay,
                                total_number_split)
 from ..partition import local_gids
-from ..spec.spatial import Profile, is_spatial
+from ..spec.spatial import Profile, is_spatial, pool_positions
 from ..spec.values import bounds
 from .spatial import network_positions
 
@@ -155,6 +155,7 @@ def _spatial_plan(net, pr, positions, buf):
     src, tgt = net.population(pr.source), net.population(pr.target)
     n_src = src.n
     ndim = src.positions.ndim
+    pool = pool_positions(pr, src, tgt)
     if isinstance(pr.p, Profile):
         prof = pr.p.as_array_spec()
     else:  # a constant p (pairwise_bernoulli) or none (fixed_indegree: uniform in the mask)
@@ -162,7 +163,7 @@ def _spatial_plan(net, pr, positions, buf):
     mask = pr.mask.as_array_spec(ndim) if pr.mask is not None else [0.0, 0.0] + [0.0] * (2 * ndim)
     k_cand = n_src if pr.rule == "fixed_indegree" else 1
     return dict(src_pos=positions[pr.source], tgt_pos=positions[pr.target],
-                extent=np.array(src.positions.extent), wrap=bool(src.positions.edge_wrap),
+                extent=np.array(pool.extent), wrap=bool(pool.edge_wrap),
                 prof=np.array(prof, dtype=np.float64), mask=np.array(mask, dtype=np.float64),
                 distbuf=np.empty(max(buf, 1)), cand=np.empty(k_cand, np.int64),
                 cand_p=np.empty(k_cand), cand_d=np.empty(k_cand), err=np.zeros(3, np.int64),

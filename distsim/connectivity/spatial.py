@@ -8,7 +8,7 @@ computes the same arrays (the whole source and target populations of a spatial p
 import numpy as np
 
 from ..kernels.connect import free_positions
-from ..spec.spatial import EDGE_RTOL, Profile
+from ..spec.spatial import EDGE_RTOL, Profile, pool_positions
 
 
 def grid_positions(P):
@@ -45,21 +45,25 @@ def network_positions(net, seed):
             for p in net.populations if p.positions is not None}
 
 
-def displacements(src_pos, tgt_point, src_P):
-    """float64[n, ndim] displacements source - target point, shortest ones when the source
-    positions ``src_P`` wrap (edge_wrap), as the connection kernels measure them."""
-    d = np.asarray(src_pos, dtype=float) - np.asarray(tgt_point, dtype=float)
-    if src_P.edge_wrap:
-        e = np.asarray(src_P.extent)
+def displacements(pos, point, pool_P):
+    """float64[n, ndim] displacements ``pos - point``, the shortest ones when the pool
+    positions ``pool_P`` wrap (edge_wrap), as the connection kernels measure them."""
+    d = np.asarray(pos, dtype=float) - np.asarray(point, dtype=float)
+    if pool_P.edge_wrap:
+        e = np.asarray(pool_P.extent)
         d = d - e * np.floor(d / e + 0.5)
     return d
 
 
-def connection_probability(pr, src_P, src_pos, tgt_point):
+def connection_probability(pr, pool_P, src_pos, tgt_point):
     """float64[n_src] probability that each source connects to a target at ``tgt_point``
     under projection ``pr``'s profile/constant p and mask (pairwise_bernoulli semantics;
-    for fixed_indegree the relative weight of each source). Autapses are not excluded."""
-    disp = displacements(src_pos, tgt_point, src_P)
+    for fixed_indegree the relative weight of each source); ``pool_P``: the positions of
+    the pool layer (``spec.spatial.pool_positions``). Autapses are not excluded."""
+    if pr.rule == "pairwise_bernoulli":  # NEST: displacement target - source
+        disp = displacements(tgt_point, src_pos, pool_P)
+    else:
+        disp = displacements(src_pos, tgt_point, pool_P)
     dist = np.sqrt((disp ** 2).sum(axis=1))
     p = pr.p(dist) if isinstance(pr.p, Profile) else np.full(dist.shape, 1.0 if pr.p is None else float(pr.p))
     m = pr.mask
@@ -83,5 +87,6 @@ def expected_pairwise_synapses(net, pr, n_sample=64, seed=0):
     sp = population_positions(src.positions, ranges[src.name][0], src.n, seed)
     tp = sp if tgt is src else population_positions(tgt.positions, ranges[tgt.name][0], tgt.n, seed)
     idx = np.unique(np.linspace(0, tgt.n - 1, min(n_sample, tgt.n)).astype(np.int64))
-    mean = np.mean([connection_probability(pr, src.positions, sp, tp[i]).sum() for i in idx])
+    pool = pool_positions(pr, src, tgt)
+    mean = np.mean([connection_probability(pr, pool, sp, tp[i]).sum() for i in idx])
     return float(mean) * tgt.n

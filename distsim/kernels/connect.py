@@ -265,7 +265,10 @@ def _draw_spatial_sources(rule, key, t, tp, src_lo, src_pos, extent, wrap, k_fix
         s = src_lo + i
         if not allow_autapses and s == t:
             continue
-        dist = displacement(src_pos[i], tp, extent, wrap, disp)
+        if rule == RULE_PAIRWISE_BERNOULLI:  # NEST: the pool is the target layer
+            dist = displacement(tp, src_pos[i], extent, wrap, disp)
+        else:  # fixed_indegree: the pool is the source layer
+            dist = displacement(src_pos[i], tp, extent, wrap, disp)
         if not in_mask(mask, disp, dist):
             continue
         p = profile_p(prof, dist)
@@ -325,7 +328,9 @@ def generate_spatial_projection(mode, rule, seed, proj_id, src_lo, src_pos, tgt_
     :func:`generate_projection` and from the same (seed, projection, target) streams.
 
     src_pos/tgt_pos: float64[n, ndim] positions of the whole source/target population;
-    extent: the source's extent, ``wrap`` its edge_wrap (periodic displacements);
+    displacements are measured in the pool layer as in NEST: target - source for
+    pairwise_bernoulli (pool = targets), source - target for fixed_indegree (pool = sources);
+    extent: the pool's extent, ``wrap`` its edge_wrap (periodic displacements);
     prof = (code, p0, a, b) profile; mask = (code, radius, lower_left, upper_right);
     dspec kind DIST_DISTANCE gives delay dspec[1] + dspec[2] * distance (ms).
     Returns the number of synapses generated, or -1 with ``err`` set (err[0] ERR_*,

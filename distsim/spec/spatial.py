@@ -21,8 +21,10 @@ default 1) places that many consecutive neurons on each grid position, so
 the shortest ones.
 
 Projection fields (pairwise_bernoulli and fixed_indegree; source and target need positions
-of the same dimension; distances are measured from the target to the source, wrapped
-periodically when the *source* population has ``edge_wrap`` as in NEST)::
+of the same dimension). As in NEST, masks and profiles apply in the *pool* layer around the
+*driver*: pairwise_bernoulli (NEST's default, formerly "divergent") takes the displacement
+target - source, periodic when the target population has ``edge_wrap``; fixed_indegree
+("convergent") takes source - target, periodic when the source has ``edge_wrap``::
 
     p = 0.1                                                   # constant (within the mask)
     p = { profile = "boxcar", width = 0.2, p0 = 1.0 }         # p0 for d <= width, else 0
@@ -311,11 +313,18 @@ def is_spatial(pr):
             or getattr(pr.delay_ms, "kind", None) == DIST_DISTANCE)
 
 
-def max_distance(src, tgt, mask=None):
+def pool_positions(pr, src_pop, tgt_pop):
+    """Positions of the pool layer of projection ``pr`` (NEST): the target population's for
+    pairwise_bernoulli, the source population's for fixed_indegree."""
+    return (tgt_pop if pr.rule == "pairwise_bernoulli" else src_pop).positions
+
+
+def max_distance(src, tgt, mask=None, pool=None):
     """Largest source-target distance a projection between positions ``src`` and ``tgt``
-    can have (periodic in the source when it wraps; within the mask's reach)."""
-    if src.edge_wrap:
-        d = math.sqrt(sum((0.5 * e) ** 2 for e in src.extent))
+    can have (periodic when the ``pool`` positions wrap; within the mask's reach)."""
+    pool = pool or src
+    if pool.edge_wrap:
+        d = math.sqrt(sum((0.5 * e) ** 2 for e in pool.extent))
     else:
         (slo, shi), (tlo, thi) = src.bounds(), tgt.bounds()
         d = math.sqrt(sum(max(abs(shi[k] - tlo[k]), abs(thi[k] - slo[k])) ** 2 for k in range(src.ndim)))
@@ -343,21 +352,23 @@ def validate_projection(f, pr, src_pop, tgt_pop, dt):
                                                     f"need positions on both populations; {pop.name} has none "
                                                     "(populations[].positions)")
     S, T = src_pop.positions, tgt_pop.positions
+    pool = pool_positions(pr, src_pop, tgt_pop)
     if S.ndim != T.ndim:
         raise SpecError(f"{f}.target", tgt_pop.name, f"positions are {T.ndim}-D, the source's "
                                                      f"({src_pop.name}) {S.ndim}-D: they must match")
     if pr.mask is not None:
         pr.mask = parse_mask(f"{f}.mask", pr.mask, S.ndim)
-        if S.edge_wrap:  # NEST: a mask may not be wider than the periodic source layer
+        if pool.edge_wrap:  # NEST: a mask may not be wider than the periodic pool layer
             if pr.mask.kind == "circular":
                 widths = [2 * pr.mask.radius] * S.ndim
             else:
                 widths = [b - a for a, b in zip(pr.mask.lower_left, pr.mask.upper_right)]
-            for d, (w, e) in enumerate(zip(widths, S.extent)):
+            for d, (w, e) in enumerate(zip(widths, pool.extent)):
                 if w > e * (1 + EDGE_RTOL):
                     raise SpecError(f"{f}.mask", pr.mask.to_raw(), f"is {w:g} wide in dimension {d}, wider than "
-                                                                   f"the periodic source extent {e:g} (edge_wrap): "
-                                                                   "a source would be seen twice")
+                                                                   f"the periodic pool extent {e:g} (edge_wrap of "
+                                                                   f"the {'target' if pool is T else 'source'}): "
+                                                                   "a neuron would be seen twice")
     if isinstance(pr.p, dict):
         pr.p = parse_profile(f"{f}.p", pr.p)
     if isinstance(pr.delay_ms, dict) and "d0" in pr.delay_ms:
@@ -367,7 +378,7 @@ def validate_projection(f, pr, src_pop, tgt_pop, dt):
         c = _num(f"{f}.delay_ms.c", raw.get("c", 0.0), 0.0)
         if not d0 >= dt * (1 - 1e-9):
             raise SpecError(f"{f}.delay_ms.d0", d0, f"must be >= dt_ms ({dt})")
-        hi = d0 + c * max_distance(S, T, pr.mask)
+        hi = d0 + c * max_distance(S, T, pr.mask, pool)
         if round(hi / dt) > 65535:
             raise SpecError(f"{f}.delay_ms", raw, f"reaches {hi:g} ms at the largest distance; delays must be "
                                                   f"at most 65535 steps ({65535 * dt:g} ms)")

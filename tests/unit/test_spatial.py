@@ -143,12 +143,13 @@ def test_circular_mask_across_the_edge_is_exact():
 def test_rectangular_mask_2d_is_exact():
     pop = Population("G", "iaf_psc_delta", 100, positions={"kind": "grid", "shape": [10, 10], "extent": [1.0, 1.0],
                                                            "edge_wrap": True})
+    # pairwise_bernoulli as NEST's: the mask applies to the target - source displacement
     mask = {"kind": "rectangular", "lower_left": [-0.1, -0.2], "upper_right": [0.3, 0.0]}
     net = validate(Network([pop], [Projection("G", "G", "pairwise_bernoulli", weight=1.0, delay_ms=1.0, p=1.0,
                                               mask=mask)]))
     src, tgt, _, _ = synapses(net)
     pos = network_positions(net, 0)["G"]
-    disp = displacements(pos[src], pos[tgt], net.populations[0].positions)
+    disp = displacements(pos[tgt], pos[src], net.populations[0].positions)  # NEST: target - source
     assert np.all((disp >= [-0.1 - 1e-9, -0.2 - 1e-9]) & (disp <= [0.3 + 1e-9, 1e-9]))
     # spacing 0.1: 5 columns (dx -0.1..0.3) x 3 rows (dy -0.2..0) per target
     assert np.all(np.bincount(tgt, minlength=100) == 15)
@@ -246,7 +247,7 @@ BAD = [
     ({"kind": "grid", "shape": [20], "extent": [1.0]}, {"p": {"profile": "boxcar", "width": 0.1, "p0": 1.5}},
      "p.p0", "(0, 1]"),
     ({"kind": "grid", "shape": [20], "extent": [1.0], "edge_wrap": True}, {"mask": {"kind": "circular", "radius": 0.6}},
-     "mask", "wider than the periodic source extent"),
+     "mask", "wider than the periodic pool extent"),
     ({"kind": "grid", "shape": [20], "extent": [1.0]}, {"mask": {"kind": "box", "lower_left": [0], "upper_right": [1]}},
      "mask.kind", "3-D"),
     ({"kind": "grid", "shape": [20], "extent": [1.0]}, {"mask": {"kind": "circular", "radus": 0.1}}, "mask.radus",
