@@ -52,7 +52,6 @@ def bernoulli_chi2(net, pr, bins, seed=7, profile=None):
     dist = np.concatenate([np.sqrt((displacements(pos[pr.source], x, S.positions) ** 2).sum(axis=1))
                            for x in pos[pr.target]])
     p = prof(dist)
-    r = net.gid_ranges()
     d_conn = pair_distances(net, (pr.source, src), (pr.target, tgt), seed)
     O = np.histogram(d_conn, bins)[0]
     E = np.histogram(dist, bins, weights=p)[0]
@@ -60,7 +59,6 @@ def bernoulli_chi2(net, pr, bins, seed=7, profile=None):
     assert np.all(O[V == 0] == np.round(E[V == 0]))  # p 0 (or 1) bins: exact
     ok = V > 0
     x = float(np.sum((O[ok] - E[ok]) ** 2 / V[ok]))
-    del r
     return x, int(ok.sum()), float(stats.chi2.sf(x, ok.sum()))
 
 
@@ -288,3 +286,55 @@ def test_dimension_mismatch_and_too_few_sources():
     with pytest.raises(SpecError, match="only 3 sources") as e:
         build_synapses(net, 1, 0, 1)
     assert "indegree" in e.value.field
+
+
+# ------------------------------------------------------------------ the ring model (Senk 2020)
+def test_ring_declarations_are_the_builders_signature(capsys):
+    import inspect
+    import json
+
+    from distsim.cli import main
+    from distsim.networks import builtin_models, builtin_params
+
+    fn = builtin_models()["ring"]
+    decl = builtin_params("ring")
+    sig = inspect.signature(fn).parameters
+    assert list(sig) == list(decl)
+    assert all(sig[k].default == p.default for k, p in decl.items())
+    assert main(["models", "ring", "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)["parameters"]) == list(decl)
+
+
+def test_ring_structure_and_working_point():
+    """The built network has the Senk et al. structure, and distsim's mean-field of the built
+    network (an independent reading of its projections and devices) puts every neuron at the
+    requested working point (mu, sigma)."""
+    from distsim.meanfield.cli import predict
+    from distsim.networks.ring import ring
+
+    net = validate(ring(n_positions=200, K_E=80, K_I=20, mu=12.0, sigma=6.0))
+    E, I = net.population("E"), net.population("I")
+    assert (E.n, I.n) == (800, 200) and E.positions.per_position == 4 and E.positions.edge_wrap
+    pos = network_positions(net, 1)
+    assert np.array_equal(pos["E"][::4], pos["I"])  # one I and four E per grid position
+    src, tgt, w, _ = synapses(net, 5)
+    n_in = np.bincount(tgt, minlength=1000)
+    assert np.all(n_in == 100)
+    ee = (src < 800) & (tgt < 800)
+    d = pair_distances(net, ("E", src[ee]), ("E", tgt[ee]))
+    assert d.max() <= 0.2 + 1e-12 and d.max() > 0.19
+    p = predict(net)
+    for pop in ("E", "I"):
+        assert p["mu_mV"][pop] == pytest.approx(12.0, rel=1e-9)
+        assert p["sigma_mV"][pop] == pytest.approx(6.0, rel=1e-9)
+        assert p["rates"][pop] == pytest.approx(net.reference_rates[pop], rel=1e-6)
+
+
+@pytest.mark.parametrize("bad,field", [({"width_E": 0.6}, "width_E"), ({"K_E": -1}, "K_E"),
+                                       ({"sigma": 0.0}, "sigma"), ({"mu": 10.0, "sigma": 0.5}, "mu, sigma")])
+def test_ring_bad_arguments(bad, field):
+    from distsim.networks.ring import ring
+
+    with pytest.raises(SpecError) as e:
+        ring(**bad)
+    assert e.value.field == field
