@@ -338,3 +338,15 @@ def test_ring_bad_arguments(bad, field):
     with pytest.raises(SpecError) as e:
         ring(**bad)
     assert e.value.field == field
+
+
+def test_lambertw_eigenvalues_solve_the_characteristic_equation():
+    """lambda_B solves (1 + lambda tau) exp(lambda d) = c on every branch, and the boxcar
+    transform is 1 at k = 0 with its first zero at k w = pi."""
+    from distsim.meanfield.spatial import boxcar_ft, lambertw_eigenvalues
+
+    c = np.array([2.7 - 0.3j, -3.4, 0.5, -0.9 + 1.2j])
+    tau, d = 1.9e-3, 1.5e-3
+    lam = lambertw_eigenvalues(c, tau, d, branches=(-2, -1, 0, 1, 2))
+    np.testing.assert_allclose((1 + lam * tau) * np.exp(lam * d), np.broadcast_to(c, lam.shape), rtol=1e-10)
+    assert boxcar_ft(0.0, 0.2) == 1.0 and abs(boxcar_ft(np.pi / 0.2, 0.2)) < 1e-15
