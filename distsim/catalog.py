@@ -27,6 +27,12 @@ PROJECTION_FIELDS = {
                  "synaptic delay"),
     "allow_autapses": ("", "true or false", "a neuron may connect to itself"),
     "allow_multapses": ("", "true or false", "a pair may connect more than once"),
+    "mask": ("length unit of the positions", "{kind = 'circular', radius} or {kind = 'rectangular' (1-D/2-D) "
+             "/ 'box' (3-D), lower_left, upper_right}",
+             "spatial (pairwise_bernoulli, fixed_indegree; both populations need positions): only "
+             "neurons inside are considered; p may then also be a profile {profile = 'boxcar' (width) / "
+             "'gaussian' (std, mean) / 'exponential' (beta), p0} and delay_ms {d0, c} = d0 + c * distance "
+             "(distsim/spec/spatial.py)"),
 }
 DEVICE_FIELDS = {
     "type": "device type",

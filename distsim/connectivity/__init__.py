@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels.connect import (COUNT, FILL, RULE_ALL_TO_ALL, RULE_FIXED_INDEGREE,
+from ..kernels.connect import (COUNT, ERR_NO_SOURCE, FILL, RULE_ALL_TO_ALL, RULE_FIXED_INDEGREE,
                                RULE_FIXED_TOTAL_NUMBER, RULE_ONE_TO_ONE,
                                RULE_PAIRWISE_BERNOULLI, generate_projection,
-                               sort_rows_by_delay, total_number_split)
+                               generate_spatial_projection, sort_rows_by_delay,
+                               total_number_split)
 from ..partition import local_gids
+from ..spec.spatial import Profile, is_spatial, pool_positions
 from ..spec.values import bounds
+from .spatial import network_positions
 
 RULE_CODES = {"fixed_indegree": RULE_FIXED_INDEGREE, "fixed_total_number": RULE_FIXED_TOTAL_NUMBER,
               "pairwise_bernoulli": RULE_PAIRWISE_BERNOULLI, "all_to_all": RULE_ALL_TO_ALL,
@@ -65,6 +68,7 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
     ranges = net.gid_ranges()
     n_total = net.n_neurons
     plans = []
+    positions = None
     for pid, pr in enumerate(net.projections):
         if progress is not None:
             progress("planning", pid, len(net.projections))
@@ -91,6 +95,10 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
                           dspec=np.array(pr.delay_ms.as_array_spec()),
                           srcbuf=np.empty(max(buf, 1), dtype=np.int64),
                           marker=np.zeros(n_src if not pr.allow_multapses else 1, dtype=np.int64)))
+        if is_spatial(pr):
+            if positions is None:
+                positions = network_positions(net, seed)
+            plans[-1].update(_spatial_plan(net, pr, positions, buf))
     # delays as uint8 steps (9 bytes a synapse); a network with a delay above 255 steps is
     # generated again with uint16 (overflow is detected while filling)
     max_steps = max([_delay_steps_max(pr, dt) for pr in net.projections] + [0])
@@ -109,6 +117,9 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
             if progress is not None:
                 progress("counting" if mode == COUNT else "filling", i, len(plans))
             pl["marker"][:] = 0
+            if "src_pos" in pl:
+                _run_spatial(pl, mode, seed, net, dt, counts, pos, tgt, w, d, max_code, overflow)
+                continue
             generate_projection(mode, pl["rule"], seed, pl["pid"], pl["s_lo"], pl["n_src"],
                                 pl["t_lo"], pl["tg"], pl["tl"], pl["k"], pl["p"], pl["counts_t"],
                                 pl["aa"], pl["am"], pl["wspec"], pl["dspec"], 1.0 / dt,
@@ -137,3 +148,46 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
     if n_syn:
         sort_rows_by_delay(row_ptr, tgt, w, d, int(d.max()))
     return SynapseTable(row_ptr, tgt, w, d)
+
+
+def _spatial_plan(net, pr, positions, buf):
+    """The extra arrays a spatial projection's kernel needs (positions, profile, mask...)."""
+    src, tgt = net.population(pr.source), net.population(pr.target)
+    n_src = src.n
+    ndim = src.positions.ndim
+    pool = pool_positions(pr, src, tgt)
+    if isinstance(pr.p, Profile):
+        prof = pr.p.as_array_spec()
+    else:  # a constant p (pairwise_bernoulli) or none (fixed_indegree: uniform in the mask)
+        prof = (0.0, 1.0 if pr.p is None or pr.rule == "fixed_indegree" else float(pr.p), 0.0, 0.0)
+    mask = pr.mask.as_array_spec(ndim) if pr.mask is not None else [0.0, 0.0] + [0.0] * (2 * ndim)
+    k_cand = n_src if pr.rule == "fixed_indegree" else 1
+    return dict(src_pos=positions[pr.source], tgt_pos=positions[pr.target],
+                extent=np.array(pool.extent), wrap=bool(pool.edge_wrap),
+                prof=np.array(prof, dtype=np.float64), mask=np.array(mask, dtype=np.float64),
+                distbuf=np.empty(max(buf, 1)), cand=np.empty(k_cand, np.int64),
+                cand_p=np.empty(k_cand), cand_d=np.empty(k_cand), err=np.zeros(3, np.int64),
+                label=f"projections[{net.projections.index(pr)}]({pr.source}->{pr.target})",
+                tgt_name=tgt.name)
+
+
+def _run_spatial(pl, mode, seed, net, dt, counts, pos, tgt, w, d, max_code, overflow):
+    """One pass of a spatial projection; SpecError when a target has too few sources."""
+    n = generate_spatial_projection(mode, pl["rule"], seed, pl["pid"], pl["s_lo"], pl["src_pos"],
+                                    pl["t_lo"], pl["tgt_pos"], pl["tg"], pl["tl"], pl["k"],
+                                    pl["prof"], pl["mask"], pl["extent"], pl["wrap"], pl["aa"],
+                                    pl["am"], pl["wspec"], pl["dspec"], 1.0 / dt, counts, pos,
+                                    tgt, w, d, pl["srcbuf"], pl["distbuf"], pl["cand"],
+                                    pl["cand_p"], pl["cand_d"], pl["marker"], max_code, overflow,
+                                    pl["err"])
+    if n < 0:
+        from ..spec import SpecError
+        code, t, m = (int(x) for x in pl["err"])
+        node = t - pl["t_lo"]
+        if code == ERR_NO_SOURCE:
+            raise SpecError(f"{pl['label']}.indegree", pl["k"],
+                            f"target {pl['tgt_name']}[{node}] has no source with p > 0 inside the mask")
+        raise SpecError(f"{pl['label']}.indegree", pl["k"],
+                        f"target {pl['tgt_name']}[{node}] has only {m} sources with p > 0 inside the mask; "
+                        "without multapses the in-degree must be <= that (allow_multapses = true, or a "
+                        "wider mask/profile)")

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .rng import TAG_CONNECT, TAG_TOTAL, draw_value, stream_key, uniform
+from .rng import TAG_CONNECT, TAG_POSITION, TAG_TOTAL, draw_value, stream_key, uniform
 
 COUNT = 0
 FILL = 1
@@ -25,6 +25,15 @@ RULE_FIXED_TOTAL_NUMBER = 1
 RULE_PAIRWISE_BERNOULLI = 2
 RULE_ALL_TO_ALL = 3
 RULE_ONE_TO_ONE = 4
+
+# spatial connections (codes as in distsim.spec.spatial)
+PROFILE_CONST, PROFILE_BOXCAR, PROFILE_GAUSSIAN, PROFILE_EXPONENTIAL = 0, 1, 2, 3
+MASK_NONE, MASK_CIRCULAR, MASK_RECTANGULAR = 0, 1, 2
+DIST_DISTANCE = 3  # delay d0 + c * distance
+EDGE_RTOL = 1e-9  # inclusive boundaries of boxcar and masks, up to this relative tolerance
+#: error codes of generate_spatial_projection (err[0]); err[1] = target gid, err[2] = count
+ERR_NO_SOURCE = 1  # fixed_indegree: no source with p > 0 inside the mask
+ERR_TOO_FEW = 2  # fixed_indegree without multapses: fewer such sources than the in-degree
 
 
 @njit(cache=True)
@@ -178,3 +187,187 @@ def sort_rows_by_delay(row_ptr, tgt, w, d, max_delay):
             tgt[a + k] = tt[k]
             w[a + k] = tw[k]
             d[a + k] = td[k]
+
+
+# ---------------------------------------------------------------------------- spatial
+@njit(cache=True)
+def free_positions(seed, gid0, lo, extent, out):
+    """Uniform random positions in the box [lo, lo + extent) into ``out[n, ndim]``: neuron i
+    (gid ``gid0 + i``) draws coordinate k at counter k of stream (seed, TAG_POSITION, 0, gid),
+    so positions do not depend on the number of ranks."""
+    for i in range(out.shape[0]):
+        key = stream_key(seed, TAG_POSITION, 0, gid0 + i)
+        for k in range(out.shape[1]):
+            out[i, k] = lo[k] + extent[k] * uniform(key, k)
+
+
+@njit(inline="always", cache=True)
+def displacement(sp, tp, extent, wrap, disp):
+    """Displacement source ``sp`` - target ``tp`` into ``disp`` (shortest one when ``wrap``,
+    i.e. each coordinate in [-extent/2, extent/2)); returns its length."""
+    d2 = 0.0
+    for k in range(disp.shape[0]):
+        x = sp[k] - tp[k]
+        if wrap:
+            e = extent[k]
+            x -= e * math.floor(x / e + 0.5)
+        disp[k] = x
+        d2 += x * x
+    return math.sqrt(d2)
+
+
+@njit(inline="always", cache=True)
+def in_mask(mask, disp, dist):
+    """True when displacement ``disp`` (length ``dist``) lies in ``mask`` = (code, radius,
+    lower_left[ndim], upper_right[ndim]); boundaries inclusive."""
+    code = int(mask[0])
+    if code == MASK_NONE:
+        return True
+    if code == MASK_CIRCULAR:
+        return dist <= mask[1] * (1.0 + EDGE_RTOL)
+    nd = disp.shape[0]
+    for k in range(nd):
+        lo = mask[2 + k]
+        hi = mask[2 + nd + k]
+        tol = EDGE_RTOL * (hi - lo)
+        if disp[k] < lo - tol or disp[k] > hi + tol:
+            return False
+    return True
+
+
+@njit(inline="always", cache=True)
+def profile_p(prof, d):
+    """Connection probability at distance ``d`` of ``prof`` = (code, p0, a, b)."""
+    code = int(prof[0])
+    p0 = prof[1]
+    if code == PROFILE_CONST:
+        return p0
+    if code == PROFILE_BOXCAR:
+        return p0 if d <= prof[2] * (1.0 + EDGE_RTOL) else 0.0
+    if code == PROFILE_GAUSSIAN:
+        z = (d - prof[3]) / prof[2]
+        return p0 * math.exp(-0.5 * z * z)
+    return p0 * math.exp(-d / prof[2])
+
+
+@njit(cache=True)
+def _draw_spatial_sources(rule, key, t, tp, src_lo, src_pos, extent, wrap, k_fixed, prof, mask,
+                          allow_autapses, allow_multapses, stamp, srcbuf, distbuf, cand, cand_p,
+                          cand_d, marker, disp, err):
+    """Sources of target gid ``t`` (position ``tp``) into srcbuf (their distances into
+    distbuf); returns (n, next counter), or (-1, counter) after setting ``err``."""
+    n_src = src_pos.shape[0]
+    c = 0
+    n = 0
+    m = 0
+    p_max = 0.0
+    for i in range(n_src):
+        s = src_lo + i
+        if not allow_autapses and s == t:
+            continue
+        if rule == RULE_PAIRWISE_BERNOULLI:  # NEST: the pool is the target layer
+            dist = displacement(tp, src_pos[i], extent, wrap, disp)
+        else:  # fixed_indegree: the pool is the source layer
+            dist = displacement(src_pos[i], tp, extent, wrap, disp)
+        if not in_mask(mask, disp, dist):
+            continue
+        p = profile_p(prof, dist)
+        if p <= 0.0:
+            continue
+        if rule == RULE_PAIRWISE_BERNOULLI:
+            if p < 1.0:
+                u = uniform(key, c)
+                c += 1
+                if u >= p:
+                    continue
+            srcbuf[n] = s
+            distbuf[n] = dist
+            n += 1
+        else:
+            cand[m] = i
+            cand_p[m] = p
+            cand_d[m] = dist
+            m += 1
+            p_max = max(p_max, p)
+    if rule == RULE_PAIRWISE_BERNOULLI or k_fixed == 0:
+        return n, c
+    if m == 0 or (not allow_multapses and m < k_fixed):
+        err[0] = ERR_NO_SOURCE if m == 0 else ERR_TOO_FEW
+        err[1] = t
+        err[2] = m
+        return -1, c
+    # fixed_indegree (NEST): pick a source inside the mask uniformly, keep it with
+    # probability p / p_max, until k_fixed are kept (a boxcar or constant p keeps every pick)
+    while n < k_fixed:
+        q = int(uniform(key, c) * m)
+        c += 1
+        r = cand_p[q] / p_max
+        if r < 1.0:
+            u = uniform(key, c)
+            c += 1
+            if u >= r:
+                continue
+        i = cand[q]
+        if not allow_multapses:
+            if marker[i] == stamp:
+                continue
+            marker[i] = stamp
+        srcbuf[n] = src_lo + i
+        distbuf[n] = cand_d[q]
+        n += 1
+    return n, c
+
+
+@njit(cache=True)
+def generate_spatial_projection(mode, rule, seed, proj_id, src_lo, src_pos, tgt_lo, tgt_pos,
+                                tgt_gids, tgt_lidx, k_fixed, prof, mask, extent, wrap,
+                                allow_autapses, allow_multapses, wspec, dspec, inv_dt, counts,
+                                pos, out_tgt, out_w, out_d, srcbuf, distbuf, cand, cand_p, cand_d,
+                                marker, max_code, overflow, err):
+    """Generate one spatial projection's synapses onto the local targets ``tgt_gids``, like
+    :func:`generate_projection` and from the same (seed, projection, target) streams.
+
+    src_pos/tgt_pos: float64[n, ndim] positions of the whole source/target population;
+    displacements are measured in the pool layer as in NEST: target - source for
+    pairwise_bernoulli (pool = targets), source - target for fixed_indegree (pool = sources);
+    extent: the pool's extent, ``wrap`` its edge_wrap (periodic displacements);
+    prof = (code, p0, a, b) profile; mask = (code, radius, lower_left, upper_right);
+    dspec kind DIST_DISTANCE gives delay dspec[1] + dspec[2] * distance (ms).
+    Returns the number of synapses generated, or -1 with ``err`` set (err[0] ERR_*,
+    err[1] target gid, err[2] number of sources available in the mask).
+    """
+    total = 0
+    wk = int(wspec[0])
+    dk = int(dspec[0])
+    disp = np.empty(src_pos.shape[1])
+    for j in range(tgt_gids.shape[0]):
+        t = tgt_gids[j]
+        key = stream_key(seed, TAG_CONNECT, proj_id, t)
+        n, c = _draw_spatial_sources(rule, key, t, tgt_pos[t - tgt_lo], src_lo, src_pos, extent, wrap,
+                                     k_fixed, prof, mask, allow_autapses, allow_multapses, j + 1,
+                                     srcbuf, distbuf, cand, cand_p, cand_d, marker, disp, err)
+        if n < 0:
+            return -1
+        total += n
+        if mode == COUNT:
+            for m in range(n):
+                counts[srcbuf[m]] += 1
+            continue
+        tl = tgt_lidx[j]
+        for m in range(n):
+            w, c = draw_value(wk, wspec[1], wspec[2], wspec[3], wspec[4], key, c)
+            if dk == DIST_DISTANCE:
+                d = dspec[1] + dspec[2] * distbuf[m]
+            else:
+                d, c = draw_value(dk, dspec[1], dspec[2], dspec[3], dspec[4], key, c)
+            s = srcbuf[m]
+            q = pos[s]
+            out_tgt[q] = tl
+            out_w[q] = w
+            ds = int(math.floor(d * inv_dt + 0.5))
+            if ds > max_code:
+                overflow[0] = 1
+                ds = max_code
+            out_d[q] = ds
+            pos[s] = q + 1
+    return total

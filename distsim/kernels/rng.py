@@ -27,6 +27,7 @@ TAG_POISSON = 3
 TAG_INIT = 4
 TAG_NOISE = 5
 TAG_ESCAPE = 6  # escape noise of GIF neurons and population nodes
+TAG_POSITION = 7  # random (free) positions of spatial populations
 
 
 @njit(inline="always", cache=True)

@@ -9,8 +9,9 @@ def builtin_models():
     """dict name -> builder function(**params) -> Network."""
     from .brunel import brunel
     from .gif_populations import gif_populations
+    from .ring import ring
 
-    models = {"brunel": brunel, "gif_populations": gif_populations}
+    models = {"brunel": brunel, "gif_populations": gif_populations, "ring": ring}
     try:
         from .microcircuit import microcircuit
         models["microcircuit"] = microcircuit

@@ -23,6 +23,10 @@ Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libso
     /report/<pop>/mapping/element_ids   uint32 zeros (one element, the soma, per node)
     /report/<pop>/mapping/time          float64 [start, stop, step] ms (stop exclusive),
                                         attr units="ms"; updated at every flush
+    /positions/<pop>                    float64 [n, ndim] position of each neuron (node id =
+                                        row) of a population with positions (the network's
+                                        length unit); attrs kind, extent, center, edge_wrap,
+                                        gid_start, and for a grid shape, per_position
 
 Node ids are population-local as SONATA specifies; the global id (gid) of a neuron is
 ``gid_start + node_id`` (``read_spikes``/``read_report`` return gids).
@@ -205,6 +209,10 @@ class HDF5Recorder:
             meta["reference_rates_json"] = json.dumps(net.reference_rates, default=str,
                                                       sort_keys=True)
         self.t_flushed_ms = sim.step * self.dt
+        self._pos_arrays = {}
+        if any(p.positions is not None for p in net.populations):
+            from ..connectivity.spatial import network_positions
+            self._pos_arrays = network_positions(net, sim.seed)
         if self.resume is not None:
             self._on_writer(self._reopen, self.resume, sim.step)
         else:
@@ -353,7 +361,25 @@ class HDF5Recorder:
             first = (self.report_step0 // iv + 1) * iv * self.dt
             tm = mp.create_dataset("time", data=np.array([first, first, iv * self.dt]))
             tm.attrs["units"] = "ms"
+        self._write_positions(f)
         f.flush()
+
+    def _write_positions(self, f):
+        """/positions/<pop> of every population with positions (same data on every rank)."""
+        if not self._pos_arrays:
+            return
+        g = f.create_group("positions")
+        for name, arr in self._pos_arrays.items():
+            P = self.sim.net.population(name).positions
+            ds = g.create_dataset(name, data=arr)
+            ds.attrs["kind"] = P.kind
+            ds.attrs["extent"] = np.array(P.extent)
+            ds.attrs["center"] = np.array(P.center)
+            ds.attrs["edge_wrap"] = np.uint8(P.edge_wrap)
+            ds.attrs["gid_start"] = np.int64(self.all_ranges[name][0])
+            if P.kind == "grid":
+                ds.attrs["shape"] = np.array(P.shape, dtype=np.int64)
+                ds.attrs["per_position"] = np.int64(P.per_position)
 
     # ------------------------------------------------------------ engine calls
     def spikes(self, gids, stamps):
@@ -576,3 +602,11 @@ def read_report(path):
             ids = g["mapping"]["node_ids"][()] + np.uint64(g.attrs["gid_start"])
             out[p] = (ids, g["times"][()], g["data"][()])
     return out
+
+
+def read_positions(path):
+    """dict population -> float64 [n, ndim] positions (row = population-local node id) of
+    the populations with positions (``/positions``; empty when there are none)."""
+    h5py = _h5py()
+    with h5py.File(path, "r") as f:
+        return {k: v[()] for k, v in f["positions"].items()} if "positions" in f else {}

@@ -21,6 +21,7 @@ Calibrated against measured peak RSS (see the README, "Memory check").
 import math
 import os
 
+from .spatial import is_spatial
 from .values import bounds
 
 #: resident memory of one distsim process before the network (Python, numpy, numba
@@ -80,7 +81,11 @@ def estimate(net, n_ranks):
     total_split = 0
     wide = False
     for pr in net.projections:
-        s = _expected_synapses(pr, sizes[pr.source], sizes[pr.target])
+        if pr.rule == "pairwise_bernoulli" and is_spatial(pr):  # mean p over sampled targets
+            from ..connectivity.spatial import expected_pairwise_synapses
+            s = expected_pairwise_synapses(net, pr)
+        else:
+            s = _expected_synapses(pr, sizes[pr.source], sizes[pr.target])
         n_syn += s
         syn_rates.append((s, float(rates.get(pr.source, DEFAULT_RATE_HZ))))
         lo, hi = _delay_steps(pr.delay_ms, dt)

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import spatial
 from .errors import SpecError, check_keys, unknown_key, unknown_name
 from .nest_time import (TICS_PER_MS, device_time_steps, spike_generator_stamps, step_current_stamps,
                         tics_per_step)
@@ -32,6 +33,7 @@ class Population:
     model: str
     n: int
     params: dict = field(default_factory=dict)
+    positions: object = None  # None, or a table / spatial.Positions (see distsim.spec.spatial)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Projection:
     p: float = None
     allow_autapses: bool = True
     allow_multapses: bool = True
+    mask: object = None  # spatial (distsim.spec.spatial): table / Mask; p may be a profile table
 
 
 @dataclass
@@ -121,13 +124,14 @@ class Network:
     def to_dict(self):
         """Plain dict (the parameter-file form) of this network."""
         def raw(v):
-            return v.to_raw() if isinstance(v, Value) else v
+            return v.to_raw() if isinstance(v, Value) or hasattr(v, "to_raw") else v
         return {
             "name": self.name,
             "simulation": {"dt_ms": self.dt_ms},
             "reference_rates": dict(self.reference_rates or {}),
             "populations": [{"name": p.name, "model": p.model, "n": p.n,
-                             "params": {k: raw(v) for k, v in p.params.items()}}
+                             "params": {k: raw(v) for k, v in p.params.items()},
+                             **({"positions": raw(p.positions)} if p.positions is not None else {})}
                             for p in self.populations],
             "projections": [{k: raw(v) for k, v in vars(pr).items() if v is not None}
                             for pr in self.projections],
@@ -139,7 +143,7 @@ class Network:
 
 TOP_KEYS = ("name", "simulation", "populations", "projections", "devices", "reference_rates", "dt_ms")
 SIMULATION_KEYS = ("dt_ms",)
-POPULATION_KEYS = ("name", "model", "n", "params")
+POPULATION_KEYS = ("name", "model", "n", "params", "positions")
 
 
 def _table(field, v):
@@ -175,7 +179,8 @@ def network_from_dict(d):
         for key in ("name", "model", "n"):
             if key not in p:
                 raise SpecError(f"populations[{i}].{key}", None, "is required")
-        pops.append(Population(p["name"], p["model"], p["n"], dict(_table(f"{label}.params", p.get("params", {})))))
+        pops.append(Population(p["name"], p["model"], p["n"], dict(_table(f"{label}.params", p.get("params", {}))),
+                               positions=p.get("positions")))
     projs = []
     allowed = tuple(Projection.__dataclass_fields__)
     for i, pr in enumerate(_array("projections", d.get("projections", []))):
@@ -316,6 +321,7 @@ def validate(net):
             raise SpecError(f"{f}.params", p.params, "must be a table/dict")
         p.params = MODELS[p.model].parse_params(f"{f}.params", p.params)
         MODELS[p.model].check_params(f"{f}.params", p.params, dt)
+        p.positions = spatial.parse_positions(f"{f}.positions", p.positions, p.n)
     if net.n_neurons >= 2 ** 32:
         raise SpecError("populations", net.n_neurons, "at most 2**32 - 1 neurons in total")
     sizes = {p.name: p.n for p in net.populations}
@@ -329,6 +335,7 @@ def validate(net):
         for key in ("allow_autapses", "allow_multapses"):
             if not isinstance(getattr(pr, key), bool):
                 raise SpecError(f"{f}.{key}", getattr(pr, key), "must be true or false")
+        spatial.validate_projection(f, pr, net.population(pr.source), net.population(pr.target), dt)
         pr.weight = parse_value(f"{f}.weight", pr.weight)
         pr.delay_ms = parse_value(f"{f}.delay_ms", pr.delay_ms)
         _check_delay(f"{f}.delay_ms", pr.delay_ms, dt)
@@ -350,6 +357,8 @@ def validate(net):
                                 "fixed_total_number requires allow_multapses = true")
             if pr.n_total > 0 and avail < 1:
                 raise SpecError(f"{f}.n_total", pr.n_total, "no allowed source (autapses off)")
+        elif pr.rule == "pairwise_bernoulli" and isinstance(pr.p, spatial.Profile):
+            pass  # checked by spatial.validate_projection
         elif pr.rule == "pairwise_bernoulli":
             if isinstance(pr.p, bool) or not isinstance(pr.p, (int, float)) or not (0.0 <= pr.p <= 1.0):
                 raise SpecError(f"{f}.p", pr.p, "must be a probability in [0, 1]")

@@ -46,6 +46,8 @@ class Value:
             return self.a
         if self.kind == DIST_UNIFORM:
             return {"dist": "uniform", "low": self.a, "high": self.b}
+        if self.kind == 3:  # spatial.DIST_DISTANCE: d0 + c * distance
+            return {"d0": self.a, "c": self.b}
         d = {"dist": "normal", "mean": self.a, "std": self.b}
         if self.lo != -math.inf:
             d["min"] = self.lo
