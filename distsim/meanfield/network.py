@@ -275,3 +275,16 @@ def _device_weights_mV(net, params: dict) -> tuple[list, list]:
         idx.append(i)
         J.append(w)
     return idx, J
+
+
+def delay_truncation(net) -> float:
+    """Smallest lower bound (ms, >= 0) of the recurrent delay distributions of ``net``.
+
+    The truncation point of the mean-field's truncated gaussian delay kernel (0 when no
+    distribution has a finite lower bound; constant delays do not enter).
+    """
+    from ..spec.values import bounds
+
+    lows = [bounds(pr.delay_ms)[0] for pr in net.projections if not pr.delay_ms.is_constant]
+    lows = [x for x in lows if math.isfinite(x)]
+    return max(0.0, min(lows)) if lows else 0.0

@@ -13,7 +13,7 @@ integrands (``erfc(s) erfcx(s)``, ``erfcx``) and Dawson's function::
 
     x <= 0:  I(x) = G(-x)
     x > 0:   I(x) = 2 G(0) - G(x) - 4 Int_0^x erfcx + 4 e^{x^2} dawsn(x),
-    G(a) = Int_a^inf erfc(s) erfcx(s) ds
+    G(a) = Int_a^inf erfc(s) erfcx(s) ds,   used as  e^{a^2} G(a) = Int_0^inf erfcx(a+t)^2 e^{-2at-t^2} dt
 
 Pairwise covariances (linear response, renewal spike trains; Layer et al. 2023 eqs. 9, 11,
 as NNMT ``lif.exp._pairwise_covariances``): for an effective connectivity W (here the
@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 from scipy.integrate import quad
-from scipy.special import dawsn, erfc, erfcx
+from scipy.special import dawsn, erfcx
 
 from .inputs import _mean_input, _std_input, network_arrays
 from .siegert import _erfcx_integral, _siegert, colored_noise_shift
@@ -45,20 +45,25 @@ from .siegert import _erfcx_integral, _siegert, colored_noise_shift
 _QUAD = {"epsabs": 0.0, "epsrel": 1e-12, "limit": 500}
 
 
-def _G(a: float) -> float:
-    """Return ``Int_a^inf erfc(s) erfcx(s) ds`` for a >= 0 (dimensionless)."""
-    return quad(lambda s: erfc(s) * erfcx(s), a, np.inf, **_QUAD)[0]
+def _G_scaled(a: float) -> float:
+    """Return ``e^{a^2} Int_a^inf erfc(s) erfcx(s) ds`` for a >= 0 (dimensionless).
+
+    Integrand written as ``erfcx(a + t)^2 e^{-2 a t - t^2}`` (t = s - a), bounded for any a.
+    """
+    return quad(lambda t: erfcx(a + t) ** 2 * math.exp(-2.0 * a * t - t * t), 0.0, np.inf, **_QUAD)[0]
 
 
 def _cv_scaled_integral(y_r: float, y_th: float, m: float) -> float:
     """Return ``e^{-2 m^2} Int_{y_r}^{y_th} e^{x^2} I(x) dx`` (module docstring), m >= y_th, m >= 0."""
-    g0 = _G(0.0)
+    g0 = _G_scaled(0.0)
+    e2m = math.exp(-2.0 * m * m)
 
     def outer(x):
-        if x <= 0.0:
-            return math.exp(x * x - 2 * m * m) * _G(-x)
-        rest = 2.0 * g0 - _G(x) - 4.0 * float(_erfcx_integral(0.0, x))
-        return math.exp(x * x - 2 * m * m) * rest + 4.0 * math.exp(2 * x * x - 2 * m * m) * dawsn(x)
+        if x <= 0.0:  # e^{x^2} G(-x)
+            return e2m * _G_scaled(-x)
+        # e^{x^2} [2 G(0) - G(x) - 4 Int_0^x erfcx] + 4 e^{2 x^2} dawsn(x), scaled by e^{-2 m^2}
+        return (math.exp(x * x - 2 * m * m) * (2.0 * g0 - 4.0 * float(_erfcx_integral(0.0, x)))
+                - e2m * _G_scaled(x) + 4.0 * math.exp(2 * x * x - 2 * m * m) * dawsn(x))
 
     pts = [p for p in (0.0,) if y_r < p < y_th]
     return quad(outer, y_r, y_th, points=pts or None, **_QUAD)[0]
@@ -164,7 +169,8 @@ def external_rates_for_fixed_input(net, mu_set, sigma_set) -> dict:
     Each stationary ``poisson_generator`` is one unknown (its ``rate_Hz``, one train per
     target neuron, weight converted to mV as for the rates); a DC input stays as it is.
     Returns ``{"devices": [device index, ...], "rates_Hz": array, "target_rates":
-    population -> spikes/s}``.
+    population -> spikes/s, "achieved_mu_mV", "achieved_sigma_mV": population -> mV}``: the
+    least-squares solution, equal to the target where one exists.
     """
     from .network import _device_weights_mV, params_from_network
 
@@ -187,4 +193,10 @@ def external_rates_for_fixed_input(net, mu_set, sigma_set) -> dict:
     rates = _external_rates_for_fixed_input(mu_set, sigma_set, a["J"], a["K"], a["V_th_rel"], a["V_reset_rel"],
                                             a["tau_m"], a["t_ref"], a["tau_s"], Jx, K_ext, a["I_e"], a["C_m"])
     target = _siegert(mu_set, sigma_set, a["V_th_rel"], a["V_reset_rel"], a["tau_m"], a["t_ref"], a["tau_s"])
-    return {"devices": list(idx), "rates_Hz": rates, "target_rates": dict(zip(pops, map(float, target)))}
+    # the input these rates give (equal to the target when the system is solvable)
+    mu = _mean_input(target, a["K"], a["J"], a["tau_m"], K_ext,
+                     Jx, rates, a["I_e"], a["C_m"])
+    sigma = _std_input(target, a["K"], a["J"], a["tau_m"], K_ext, Jx, rates)
+    return {"devices": list(idx), "rates_Hz": rates, "target_rates": dict(zip(pops, map(float, target))),
+            "achieved_mu_mV": dict(zip(pops, map(float, mu))),
+            "achieved_sigma_mV": dict(zip(pops, map(float, sigma)))}
