@@ -44,6 +44,19 @@ def test_population_activity_units_and_bins():
     assert br.mean_rate(np.zeros(6, int), times, 3, 0.0, 2.0) == pytest.approx(5 / 3 / 2e-3)
 
 
+def test_trial_window_stats():
+    """Window means/variances of binned activities over trials (the GIF comparison's measure):
+    bins whose start lies in [a, b) belong to the window."""
+    t = np.arange(0.0, 10.0, 1.0)  # bin starts (ms), 1 ms bins from 0
+    trials = [{"A": np.where(t < 5, 1.0, 3.0) + k} for k in (0.0, 2.0)]
+    st = br.trial_window_stats(trials, {"pre": (0.0, 5.0), "post": (5.0, 10.0), "mix": (4.0, 6.0)}, 0.0, 1.0)
+    assert st["A/pre"] == {"mean": 2.0, "sem": 1.0, "var": 0.0}
+    assert st["A/post"]["mean"] == 4.0
+    assert st["A/mix"]["var"] == pytest.approx(1.0)  # values 1 and 3 (+k): variance 1
+    one = br.trial_window_stats(trials[:1], {"pre": (0.0, 5.0)}, 0.0, 1.0)
+    assert np.isnan(one["A/pre"]["sem"])
+
+
 def test_golomb_chi_limits():
     rng = np.random.default_rng(1)
     common = rng.normal(size=(5000, 1))

@@ -182,3 +182,26 @@ def test_meanfield_cli_json_has_the_tools(capsys):
     assert len(m["sensitivity_amp"]) == 2 and m["distance_to_1"] <= res["eigenmodes"][-1]["distance_to_1"]
     assert main(["brunel", "--target-input", "21"]) == 2
     assert "--target-input" in capsys.readouterr().err
+
+
+def test_root_finder_survives_non_finite_steps():
+    """Regression: hybr stepped to non-finite rates (after an overflowing Phi) and the rate map
+    crashed on NaN ('cannot convert float NaN to integer') while scanning the Sanzeni networks;
+    now such a start just fails to converge."""
+    from distsim.meanfield.rates import _solve_root
+
+    calls = []
+
+    def phi(x):
+        calls.append(x.copy())
+        if len(calls) == 3:
+            return np.array([np.inf, 1.0])
+        if not np.all(np.isfinite(x)):
+            raise ValueError("non-finite rates reached phi")
+        return 0.5 * x + 1.0
+
+    nu, ok = _solve_root(phi, np.zeros(2))
+    assert not ok
+    calls.clear()
+    nu, ok = _solve_root(lambda x: 0.5 * x + 1.0, np.zeros(2))
+    assert ok and np.allclose(nu, 2.0)
