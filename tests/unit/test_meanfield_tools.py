@@ -24,8 +24,11 @@ def mc():
 
 
 def test_static_coupling_is_the_jacobian_of_the_rate_map(mc):
-    """W0 = d Phi / d nu: the analytic derivative against central differences of the rate map."""
-    for p, wp in (mc, (brunel_params.derive(g=5.0, eta=2.0, V_reset=10.0), None)):
+    """W0 = d Phi / d nu: the analytic derivative against central differences of the rate map.
+    Brunel's SR point (g = 3, 327 spikes/s, y_r = -13) included: there NNMT's formula
+    underflows to W0 = 0, ours is scaled (erfcx)."""
+    for p, wp in (mc, (brunel_params.derive(g=5.0, eta=2.0, V_reset=10.0), None),
+                  (brunel_params.derive(g=3.0, eta=2.0, V_reset=10.0), None)):
         wp = wp or mf.working_point(p)
         a = network_arrays(p)
         jac = _jacobian(lambda x: _rate_map(x, a), wp["rates"], rel_step=1e-5)
@@ -166,6 +169,15 @@ def test_external_rates_round_trip_on_a_network():
     np.testing.assert_allclose(list(r["target_rates"].values()), wp["rates"], rtol=1e-9)
     with pytest.raises(ValueError, match="negative external rate"):
         mf.external_rates_for_fixed_input(net, -50.0, 1.0)
+    # iaf_psc_exp: the microcircuit's eight generators (weights converted with tau_syn / C_m)
+    from distsim.networks.microcircuit import microcircuit
+
+    mc = microcircuit(N_scaling=0.1)
+    wp = mf.working_point(params_from_network(mc))
+    r = mf.external_rates_for_fixed_input(mc, wp["mu"], wp["sigma"])
+    rates = [mc.devices[i].params["rate_Hz"] for i in r["devices"]]
+    assert len(rates) == 8
+    np.testing.assert_allclose(r["rates_Hz"], rates, rtol=1e-9)
 
 
 def test_meanfield_cli_json_has_the_tools(capsys):

@@ -7,7 +7,8 @@ units).
 Our working point (rates, mu, sigma) enters both sides; it is itself checked against NNMT in
 tests/unit/test_meanfield.py (transfer function 1e-13). The effective connectivity W(f)
 that the sensitivity measure needs is checked here against NNMT's model workflow.
-Measured (this machine): CVs 9e-11, static coupling 1e-15, spectral bound 1e-14,
+Measured (this machine): CVs 9e-11, static coupling 1e-15, spectral bound 1e-14 (Brunel
+at g = 5 has bound 0, a rank-one coupling: g = 4, eta = 1 is compared too),
 covariances 2e-10, sensitivity measure 4e-16 (same critical frequencies for every mode),
 Lambert W 2e-16, external rates 3e-13, W(f) 1e-13. The rate-model fit agrees to 4e-6 (tau)
 and 2e-6 (h0): NNMT's ``curve_fit`` stops at scipy's default tolerance (1.5e-8 on the
@@ -95,6 +96,34 @@ def test_static_coupling_and_spectral_bound(net):
     print(f"{net['name']}: eigenvalues of W0 {np.round(ev, 4)}, spectral bound {ours:.6g} (NNMT {ref:.6g})")
     assert abs(ours) == pytest.approx(ref, rel=RTOL, abs=1e-12)
     assert ours == pytest.approx(np.max(ev.real), rel=1e-12, abs=1e-15)
+
+
+def test_spectral_bound_excitation_dominated_brunel():
+    """Brunel's W0 has rank one (E and I receive the same input), so one eigenvalue is 0; at
+    g = 4, eta = 1 (28.8 spikes/s) the other is positive and is the bound, NNMT's |max Re|
+    included. (At Brunel's SR point g = 3, 327 spikes/s, NNMT's exp(y^2) (1 + erf y) underflows
+    to 0 for y_r = -13 and its W0 is 0; ours there is checked against the finite-difference
+    Jacobian in tests/unit/test_meanfield_tools.py.)"""
+    p = brunel_params.derive(g=4.0, eta=1.0, V_reset=10.0)
+    wp = mf.working_point(p)
+    a = network_arrays(p)
+    w_ref = nx._pairwise_effective_connectivity(wp["rates"], wp["mu"] * 1e-3, wp["sigma"] * 1e-3, a["J"] * 1e-3,
+                                                a["V_reset_rel"] * 1e-3, a["V_th_rel"] * 1e-3, a["tau_m"] * 1e-3,
+                                                a["tau_s"] * 1e-3)
+    ours = mf.spectral_bound(p, wp["rates"])
+    ref = nx._spectral_bound(a["K"] * w_ref)
+    print(f"Brunel g = 4, eta = 1: spectral bound {ours:.8g} (NNMT {ref:.8g}), rel diff {abs(ours / ref - 1):.1e}")
+    assert ours > 0.1
+    assert ours == pytest.approx(ref, rel=RTOL)
+
+
+def test_eigenvalue_trajectories(net):
+    """Eigenvalues of W(f) joined across 1-399 Hz: the same trajectories as NNMT's resorting."""
+    W = mf.effective_connectivity(net["p"], FREQS, nu=net["nu"])
+    ours = mf.eigenvalue_trajectories(net["p"], FREQS, nu=net["nu"])
+    ref, _ = nx._match_eigenvalues_across_frequencies(np.linalg.eig(W)[0])
+    print(f"{net['name']}: eigenvalue trajectories max rel diff {rel(ours, ref):.1e}")
+    np.testing.assert_allclose(ours, ref, rtol=RTOL)
 
 
 def test_pairwise_covariances(net):
@@ -192,6 +221,20 @@ def test_lambertw_characteristic_equation(branch):
     # and it solves 1 + lambda tau = c exp(-lambda d)
     cm = c[np.argmax(np.abs(c))]
     assert 1 + lam * tau == pytest.approx(cm * np.exp(-lam * 1.5), rel=1e-12)
+
+
+def test_lambertw_with_microcircuit_coupling():
+    """The solver on the microcircuit's fitted rate-model coupling (8 modes), with one
+    constant delay of 1.5 ms and the L23E time constant: NNMT takes the mode of largest |c|."""
+    fit = mf.fit_transfer_function(microcircuit_params.derive(), np.geomspace(1.0, 1000.0, 200))
+    tau = float(fit["tau_ms"][0])
+    c = np.linalg.eigvals(fit["W_rate"])
+    for branch in (-1, 0, 1):
+        lam = mf.lambertw_eigenvalues(c, 1.5, tau, (branch,))[0][np.argmax(np.abs(c))]
+        ref = nnmt.linear_stability._solve_chareq_lambertw_constant_delay(branch, tau * 1e-3, 1.5e-3,
+                                                                          fit["W_rate"])
+        print(f"microcircuit coupling, branch {branch}: rel diff {rel(lam * 1e3, ref):.1e}")
+        assert lam * 1e3 == pytest.approx(ref, rel=RTOL)
 
 
 def _two_source_arrays(name):
