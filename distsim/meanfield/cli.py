@@ -53,6 +53,18 @@ def _c(z):
     return [float(np.real(z)), float(np.imag(z))]
 
 
+def _json_safe(x):
+    """``x`` with every non-finite float replaced by None (valid JSON; e.g. the CV of a
+    population that does not fire)."""
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
 def tools(net, params, wp, target_input=None):
     """Further mean-field results of ``net`` at the working point ``wp`` (JSON-ready dict).
 
@@ -84,10 +96,13 @@ def tools(net, params, wp, target_input=None):
         "sensitivity_amp": d["sensitivity_amp"].tolist(),
         "sensitivity_freq": d["sensitivity_freq"].tolist()} for d in modes.values()),
         key=lambda m: m["distance_to_1"])
-    fit = fit_transfer_function(params, np.geomspace(*FIT_FREQS_HZ), nu)
-    out["rate_model"] = {"tau_ms": dict(zip(pops, map(float, fit["tau_ms"]))),
-                         "h0": dict(zip(pops, map(float, fit["h0"]))),
-                         "fit_error": dict(zip(pops, map(float, fit["fit_error"])))}
+    try:
+        fit = fit_transfer_function(params, np.geomspace(*FIT_FREQS_HZ), nu)
+        out["rate_model"] = {"tau_ms": dict(zip(pops, map(float, fit["tau_ms"]))),
+                             "h0": dict(zip(pops, map(float, fit["h0"]))),
+                             "fit_error": dict(zip(pops, map(float, fit["fit_error"])))}
+    except ValueError as e:  # a population that does not fire has no rate model
+        out["rate_model"] = {"not_applicable": str(e)}
     try:
         ls = linear_stability(params, np.geomspace(*FIT_FREQS_HZ), nu)
         out["lambertw_stability"] = {
@@ -104,7 +119,7 @@ def tools(net, params, wp, target_input=None):
                                  "devices": r["devices"], "rates_Hz": [float(x) for x in r["rates_Hz"]],
                                  "target_rates": r["target_rates"], "achieved_mu_mV": r["achieved_mu_mV"],
                                  "achieved_sigma_mV": r["achieved_sigma_mV"]}
-    return out
+    return _json_safe(out)
 
 
 def predict(net, extended=False, target_input=None):
@@ -153,7 +168,7 @@ def _table(res, net):
     if res["silent_populations"]:
         lines.append(f"silent (no stationary input): {', '.join(res['silent_populations'])}")
     if "cv" in res:
-        lines.append("ISI CV: " + ", ".join(f"{k} {v:.3f}" for k, v in res["cv"].items()))
+        lines.append("ISI CV: " + ", ".join(f"{k} {'-' if v is None else f'{v:.3f}'}" for k, v in res["cv"].items()))
         lines.append(f"spectral bound of the static coupling: {res['spectral_bound']:.4f} (stable below 1)")
         m = res["eigenmodes"][0]
         lines.append(f"eigenmode closest to instability: {m['critical_frequency_hz']:g} Hz, "

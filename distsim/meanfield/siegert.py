@@ -137,7 +137,7 @@ def _times_erfcx_neg(x, y):
     x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         big = 2.0 * np.exp(np.log(x) + y * y) - x * erfcx(y)
-    return np.where(y > 0, big, x * erfcx(-y))
+        return np.where(y > 0, big, x * erfcx(-y))
 
 
 def siegert(mu, sigma, neuron_params: dict, tau_s: float | None = None):

@@ -98,7 +98,8 @@ def _fit_transfer_function(tf, freqs):
     n_pops), fit_error (n_pops)): the least-squares fit of the modulus |H| (as NNMT); tau's
     sign (and the fit's imaginary part) is flipped when the sign of the imaginary part at
     the highest frequency disagrees with tf's; fit_error = sqrt(rel. err(tau)^2 +
-    rel. err(h0)^2) from the fit's covariance.
+    rel. err(h0)^2) from the fit's covariance. ValueError for a column that is 0 (a
+    population that does not fire).
     """
     tf = np.asarray(tf)
     w = 2e-3 * np.pi * np.asarray(freqs, float)  # rad/ms
@@ -114,6 +115,9 @@ def _fit_transfer_function(tf, freqs):
     tau, h0, err = np.zeros(n), np.zeros(n), np.zeros(n)
     for i in range(n):
         y = np.abs(tf[:, i])
+        if not np.any(y > 0):
+            raise ValueError(f"the transfer function of population {i} is 0 (it does not fire): "
+                             "no rate model to fit")
         # start: gain at the lowest frequency, corner where |H| falls to 1/sqrt(2) of it
         g0 = y[np.argmin(w)]
         below = np.nonzero(y < g0 / np.sqrt(2.0))[0]

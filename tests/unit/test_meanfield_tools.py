@@ -217,3 +217,42 @@ def test_root_finder_survives_non_finite_steps():
     calls.clear()
     nu, ok = _solve_root(lambda x: 0.5 * x + 1.0, np.zeros(2))
     assert ok and np.allclose(nu, 2.0)
+
+
+def test_meanfield_json_is_valid_for_a_population_that_does_not_fire(tmp_path, capsys):
+    """A driven population whose rate underflows to 0 has no ISI CV: JSON null, not NaN
+    (``json.dumps`` would write the invalid token NaN)."""
+    from distsim.meanfield.cli import main
+
+    toml = tmp_path / "quiet.toml"
+    toml.write_text('''name = "quiet"
+[[populations]]
+name = "A"
+model = "iaf_psc_delta"
+n = 10
+[[populations]]
+name = "B"
+model = "iaf_psc_delta"
+n = 10
+[[projections]]
+source = "A"
+target = "B"
+rule = "fixed_indegree"
+indegree = 1
+weight = 0.1
+delay_ms = 1.5
+[[devices]]
+type = "poisson_generator"
+targets = ["A", "B"]
+rate_Hz = 1000.0
+weight = -0.1
+delay_ms = 1.0
+''')
+    assert main([str(toml), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "NaN" not in out
+    res = json.loads(out)
+    assert res["rates"]["A"] == 0.0 and res["cv"]["A"] is None
+    # no rate model (and no Lambert-W stability) from a transfer function that is 0
+    assert "does not fire" in res["rate_model"]["not_applicable"]
+    assert "not_applicable" in res["lambertw_stability"]
