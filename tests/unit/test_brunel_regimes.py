@@ -160,3 +160,23 @@ def test_oscillation_frequencies(regimes):
     assert f["SR"] == pytest.approx(1000.0 / 1.5, abs=8.0)
     assert 120.0 < f["SI-fast"] < 260.0
     assert f["SI-slow"] < 50.0
+
+
+def test_tests_do_not_import_library_code_from_scripts():
+    """Measures, theory and runners live in analysis/, distsim/ and tests/nest_builders.py; a
+    test that imports a script (exec_module of scripts/*.py or scripts/ on sys.path) would let
+    library code drift back into scripts. Running a script as a subprocess is fine."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    bad = []
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        if path.name == pathlib.Path(__file__).name:
+            continue
+        lines = text.splitlines()
+        if any(("spec_from_file_location" in ln or "sys.path.insert" in ln) and "scripts" in ln
+               for ln in lines) or re.search(r"spec_from_file_location\([^)]*scripts", text, re.S):
+            bad.append(str(path.relative_to(root)))
+    assert not bad, f"tests importing code from scripts/: {bad}"
