@@ -71,8 +71,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from analysis.stats import (bin_index, emission_times, in_window, isi_cv,  # noqa: E402
-                            n_full_bins, power_spectrum)
+from analysis import measures  # noqa: E402
+from analysis.measures import population_activity  # noqa: E402
+from analysis.stats import in_window  # noqa: E402
 from distsim.networks.brunel_params import REGIMES  # noqa: E402
 
 #: Plot / table order, as in Brunel 2000 Fig. 8 (A-D).
@@ -176,113 +177,17 @@ def _simulate_mpirun(order, g, eta, t_sim_ms, warmup_ms, seed, n_vm, dt, ranks, 
 
 
 # --------------------------------------------------------------------------- measures
-def population_activity(times: np.ndarray, n_neurons: int, t_start: float, t_stop: float,
-                        bin_ms: float, dt_ms: float | None = None) -> np.ndarray:
-    """Return the population rate (spikes/s per neuron) in consecutive ``bin_ms``-ms bins.
-
-    Bin k covers ``(t_start + k*bin_ms, t_start + (k+1)*bin_ms]`` (ms): spike times are step
-    ends, so a window (t_start, t_stop] holds exactly the spikes of its steps (the convention
-    of ``analysis.stats``; ``dt_ms`` the step, None if unknown). Only full bins.
-    """
-    nb = n_full_bins(t_start, t_stop, bin_ms)
-    b = bin_index(emission_times(times, dt_ms), t_start, bin_ms)
-    b = b[(b >= 0) & (b < nb)]
-    return np.bincount(b, minlength=nb) / (n_neurons * bin_ms * 1e-3)
-
-
-def mean_rate(ids: np.ndarray, times: np.ndarray, n_neurons: int, t_start: float,
-              t_stop: float, dt_ms: float | None = None) -> float:
-    """Return the mean firing rate (spikes/s) of ``n_neurons`` neurons over (t_start, t_stop] ms."""
-    n = np.count_nonzero(in_window(times, t_start, t_stop, dt_ms))
-    return float(n / (n_neurons * (t_stop - t_start) * 1e-3))
-
-
-def mean_cv_isi(ids: np.ndarray, times: np.ndarray, n_neurons: int, min_spikes: int = 4) -> float:
-    """Return the mean ISI CV (dimensionless) over neurons with >= ``min_spikes`` spikes (NaN if none)."""
-    cv = isi_cv(ids, times, n_neurons, min_spikes=min_spikes)
-    return float(np.nanmean(cv)) if np.isfinite(cv).any() else float("nan")
-
-
-def golomb_chi(v_m: np.ndarray) -> float:
-    """Return Golomb's synchrony chi (dimensionless, 0..1) of traces ``v_m`` [time, neuron].
-
-    chi**2 = Var_t[mean_i v_i(t)] / mean_i Var_t[v_i(t)]; 1 for identical traces, about
-    1/sqrt(n_neurons) for independent ones. NaN if every trace is constant.
-    """
-    v = np.asarray(v_m, dtype=np.float64)
-    denom = v.var(axis=0).mean()
-    return float(np.sqrt(v.mean(axis=1).var() / denom)) if denom > 0 else float("nan")
-
-
-def spike_count_chi(ids: np.ndarray, times: np.ndarray, n_neurons: int, t_start: float,
-                    t_stop: float, bin_ms: float = 1.0, dt_ms: float | None = None) -> float:
-    """Return Golomb's chi (dimensionless) on spike counts in ``bin_ms``-ms bins.
-
-    chi**2 = Var_t[mean_i n_i(t)] / mean_i Var_t[n_i(t)], n_i(t) the count of neuron i
-    (ids in [0, n_neurons)) in bin t of (t_start, t_stop] ms; about 1/sqrt(n_neurons) for
-    independent neurons; the value depends on ``bin_ms``. NaN without spikes.
-    """
-    ids = np.asarray(ids, np.int64)
-    nb = n_full_bins(t_start, t_stop, bin_ms)
-    b = bin_index(emission_times(times, dt_ms), t_start, bin_ms)
-    ok = (b >= 0) & (b < nb)
-    ids, b = ids[ok], b[ok]
-    if nb < 2 or ids.size == 0:
-        return float("nan")
-    pop = np.bincount(b, minlength=nb) / n_neurons
-    key, cnt = np.unique(ids * nb + b, return_counts=True)
-    sum_sq = np.bincount(key // nb, weights=cnt.astype(np.float64) ** 2, minlength=n_neurons)
-    mean_i = np.bincount(ids, minlength=n_neurons) / nb
-    var_i = sum_sq / nb - mean_i ** 2
-    denom = var_i.mean()
-    return float(np.sqrt(pop.var() / denom)) if denom > 0 else float("nan")
-
-
-def activity_spectrum(activity: np.ndarray, bin_ms: float = SPECTRUM_BIN_MS,
-                      nperseg_ms: float = NPERSEG_MS) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(freqs_hz, psd)`` of a population rate sampled every ``bin_ms`` ms (Welch; (spikes/s)**2/Hz)."""
-    return power_spectrum(activity, bin_ms, nperseg=int(round(nperseg_ms / bin_ms)))
-
-
-def dominant_frequency(freqs: np.ndarray, psd: np.ndarray, f_min: float = F_MIN_HZ,
-                       f_max: float = F_MAX_HZ,
-                       half_width: float = PEAK_HALF_WIDTH_HZ) -> tuple[float, float]:
-    """Return ``(f_peak_hz, osc_power_frac)``: the frequency (Hz) of the largest PSD value in
-    [``f_min``, ``f_max``] Hz and the fraction (0..1) of the power in that band lying within
-    +-``half_width`` Hz of it. (NaN, NaN) for an empty or all-zero spectrum."""
-    m = (freqs >= f_min) & (freqs <= f_max)
-    f, p = freqs[m], psd[m]
-    if f.size == 0 or not np.any(p > 0):
-        return float("nan"), float("nan")
-    k = int(np.argmax(p))
-    band = np.abs(f - f[k]) <= half_width
-    return float(f[k]), float(p[band].sum() / p.sum())
+def activity_spectrum(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(freqs_hz, psd)`` of a population rate in SPECTRUM_BIN_MS bins (NPERSEG_MS segments)."""
+    return measures.activity_spectrum(activity, SPECTRUM_BIN_MS, NPERSEG_MS)
 
 
 def measure(run: dict) -> dict:
-    """Return the regime measures of a :func:`simulate` result as a dict of floats.
-
-    ``rate_hz``, ``rate_E_hz``, ``rate_I_hz`` (spikes/s), ``cv_isi`` (dimensionless),
-    ``chi`` (Golomb chi on V_m, dimensionless; NaN without V_m), ``chi_spikes_1ms``
-    (Golomb chi on 1 ms spike counts), ``f_peak_hz`` (Hz), ``osc_power_frac`` (0..1).
-    """
-    ids, times = run["ids"], run["times"]
-    t0, t1 = run["t_start"], run["t_stop"]
-    n_E, n = run["n_E"], run["n_E"] + run["n_I"]
-    e = ids < n_E
-    dt = run.get("dt_ms")
-    act = population_activity(times, n, t0, t1, SPECTRUM_BIN_MS, dt)
-    f_peak, frac = dominant_frequency(*activity_spectrum(act))
-    return {
-        "rate_hz": mean_rate(ids, times, n, t0, t1, dt),
-        "rate_E_hz": mean_rate(ids[e], times[e], n_E, t0, t1, dt),
-        "rate_I_hz": mean_rate(ids[~e], times[~e], run["n_I"], t0, t1, dt),
-        "cv_isi": mean_cv_isi(ids, times, n),
-        "chi": golomb_chi(run["v_m"]) if run.get("v_m") is not None else float("nan"),
-        "chi_spikes_1ms": spike_count_chi(ids, times, n, t0, t1, 1.0, dt),
-        "f_peak_hz": f_peak,
-        "osc_power_frac": frac,
-    }
+    """Return the regime measures of a :func:`simulate` result (:func:`analysis.measures.regime_measures`)."""
+    return measures.regime_measures(run["ids"], run["times"], run["n_E"], run["n_I"], run["t_start"],
+                                    run["t_stop"], run.get("dt_ms"), run.get("v_m"),
+                                    spectrum_bin_ms=SPECTRUM_BIN_MS, nperseg_ms=NPERSEG_MS,
+                                    f_min=F_MIN_HZ, f_max=F_MAX_HZ, half_width=PEAK_HALF_WIDTH_HZ)
 
 
 # --------------------------------------------------------------------------- figures

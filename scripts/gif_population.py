@@ -25,114 +25,18 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # the runners live with the tests that use them
 
-T_END = 2000.0  # ms
-WINDOWS = {"pre": (500.0, 1500.0), "post": (1600.0, 2000.0)}
-BIN = 1.0  # ms
-
-
-def activity(times_ms, n):
-    """Population activity (spikes/s) in 1 ms bins over (0, T_END] from spike stamps (ms):
-    bin k holds the stamps in (k, k+1] ms, the steps of [k, k+1) (analysis.stats convention)."""
-    from analysis.stats import bin_index, emission_times, n_full_bins
-
-    nb = n_full_bins(0.0, T_END, BIN)
-    b = bin_index(emission_times(times_ms, None), 0.0, BIN)
-    counts = np.bincount(b[(b >= 0) & (b < nb)], minlength=nb)
-    return counts / n / (BIN * 1e-3)
-
-
-FORMS = ("meso", "micro", "micro_dense")
-
-
-def run_distsim(form, seed, adaptation=1.0):
-    """(dict pop -> activity array (spikes/s), wall time (s), extras) of one distsim trial;
-    extras: "Abar" (meso: dict pop -> expected activity mean / (N dt), spikes/s, every 1 ms)
-    or "V_m" (micro: [time, neuron] mV of the first 5 E neurons, every 1 ms)."""
-    from distsim.engine import Simulation
-    from distsim.networks.gif_populations import NAMES, gif_populations, seed_parameters
-    from distsim.recording.memory import MemoryRecorder
-    from distsim.comm.serial import SerialComm
-
-    net = gif_populations(form, adaptation=adaptation, n_voltmeter=5)
-    rec = MemoryRecorder()
-    t0 = time.perf_counter()
-    sim = Simulation(net, seed=seed, comm=SerialComm(), recorder=rec)
-    sim.run(T_END)
-    wall = time.perf_counter() - t0
-    gids, stamps = rec.local_spikes()
-    ranges = net.gid_ranges()
-    N = seed_parameters()["N"]
-    out = {}
-    for i, p in enumerate(NAMES):
-        a, b = ranges[p]
-        m = (gids >= a) & (gids < b)
-        out[p] = activity(stamps[m] * net.dt_ms, int(N[i]))
-    comm = SerialComm()
-    if form == "meso":
-        extras = {"Abar": {p: rec.gather_samples(comm, f"{p}:mean")[2][:, 0] / N[i] / (net.dt_ms * 1e-3)
-                           for i, p in enumerate(NAMES)}}
-    else:
-        extras = {"V_m": rec.gather_samples(comm, "E")[2]}
-    return out, wall, extras
-
-
-def run_nest(form, seed, adaptation=1.0):
-    """As :func:`run_distsim` with NEST 3.10, built from the same network description
-    (``gif_populations``): populations with their parameters, projections with their rule,
-    weight and delay, and the step current generators (connected with delay dt)."""
-    import nest
-    from distsim.networks.gif_populations import gif_populations
-
-    net = gif_populations(form, adaptation=adaptation)
-    nest.set_verbosity("M_ERROR")
-    nest.ResetKernel()
-    nest.resolution = net.dt_ms
-    nest.local_num_threads = 1
-    nest.rng_seed = seed + 1
-    t0 = time.perf_counter()
-    nodes = {pop.name: nest.Create(pop.model, pop.n, params=pop.params) for pop in net.populations}
-    for pr in net.projections:
-        conn = {"rule": pr.rule}
-        if pr.rule == "fixed_indegree":
-            conn["indegree"] = pr.indegree
-        nest.Connect(nodes[pr.source], nodes[pr.target], conn,
-                     syn_spec={"weight": pr.weight, "delay": pr.delay_ms})
-    for dv in net.devices:
-        if dv.type == "step_current_generator":
-            sc = nest.Create("step_current_generator", params={
-                "amplitude_times": dv.params["amplitude_times_ms"],
-                "amplitude_values": dv.params["amplitude_values_pA"]})
-            for t in dv.targets:
-                nest.Connect(sc, nodes[t], syn_spec={"weight": 1.0, "delay": net.dt_ms})
-    recorders = {}
-    for name, nd in nodes.items():
-        recorders[name] = nest.Create("spike_recorder")
-        nest.Connect(nd, recorders[name])
-    nest.Simulate(T_END)
-    wall = time.perf_counter() - t0
-    N = {pop.name: pop.params["N"] if pop.model == "gif_pop_psc_exp" else pop.n for pop in net.populations}
-    out = {}
-    for name, sr in recorders.items():
-        t = np.asarray(sr.events["times"], dtype=np.float64)  # one event per spike (multiplicity expanded)
-        out[name] = activity(t, int(N[name]))
-    return out, wall, {}
+from analysis.measures import trial_window_stats  # noqa: E402
+from nest_builders import (GIF_BIN_MS as BIN, GIF_FORMS as FORMS, GIF_T_END_MS as T_END,  # noqa: E402
+                           GIF_WINDOWS as WINDOWS, run_gif_distsim as run_distsim, run_gif_nest as run_nest)
 
 
 def window_stats(acts):
     """Per pop and window: trial-mean activity (spikes/s), its standard error, and the mean
     over trials of the variance of the 1 ms-binned activity ((spikes/s)^2)."""
-    t = np.arange(0.0, T_END, BIN)
-    out = {}
-    for p in acts[0]:
-        for w, (a, b) in WINDOWS.items():
-            m = (t >= a) & (t < b)
-            means = np.array([x[p][m].mean() for x in acts])
-            var = np.array([x[p][m].var() for x in acts])
-            out[f"{p}/{w}"] = {"mean": float(means.mean()),
-                               "sem": float(means.std(ddof=1) / np.sqrt(means.size)) if means.size > 1 else float("nan"),
-                               "var": float(var.mean())}
-    return out
+    return trial_window_stats(acts, WINDOWS, 0.0, BIN)
 
 
 def compare(a, b, key, tol):

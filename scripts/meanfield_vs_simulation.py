@@ -79,116 +79,12 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import analysis  # noqa: E402
-from distsim import meanfield as mf  # noqa: E402
-from distsim.meanfield.network import params_from_network  # noqa: E402
-from distsim.networks import build_builtin  # noqa: E402
-from distsim.spec import network_from_dict, validate  # noqa: E402
-from distsim.spec.values import bounds  # noqa: E402
+from distsim.meanfield.compare import (BANDS, F_MAX, F_MIN, build, compare, meanfield,  # noqa: E402
+                                       network_from_file, same_spec, spectra_summary)
+from distsim.meanfield.spectra import closest_to_instability, one_sided_power_spectra  # noqa: E402
 
 #: Brunel 2000, Fig. 8 names of (g, eta) points
 BRUNEL_REGIMES = {(3.0, 2.0): "SR", (6.0, 4.0): "SI-fast", (5.0, 2.0): "AI", (4.5, 0.9): "SI-slow"}
-#: frequency range (Hz) of the spectra figure and the spectral summaries
-F_MIN, F_MAX = 1.0, 400.0
-#: bands (Hz) for the summary of sim / mean-field spectra
-BANDS = ((2.0, 20.0), (20.0, 100.0), (100.0, 400.0))
-
-
-# --------------------------------------------------------------------------- networks
-
-def build(model: str, kwargs: dict):
-    """The validated Network of built-in ``model`` with builder keyword arguments ``kwargs``.
-
-    Goes through :func:`distsim.networks.build_builtin` with the values as strings, i.e.
-    exactly the path ``distsim run MODEL --set KEY=VALUE`` takes.
-    """
-    return validate(build_builtin(model, {k: str(v) for k, v in kwargs.items()}))
-
-
-def spec_json(net) -> str:
-    """The network description as ``distsim run`` stores it in ``/meta@spec_json``."""
-    return json.dumps(net.to_dict(), default=str, sort_keys=True)
-
-
-def network_from_file(path: str):
-    """The validated Network stored in a distsim output file (``/meta@spec_json``)."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        raw = f["meta"].attrs["spec_json"]
-    if isinstance(raw, bytes):
-        raw = raw.decode()
-    return validate(network_from_dict(json.loads(raw, parse_constant=float)))
-
-
-def same_spec(net, path: str) -> bool:
-    """True when the output file ``path`` was simulated from exactly ``net``."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        raw = f["meta"].attrs.get("spec_json")
-    if isinstance(raw, bytes):
-        raw = raw.decode()
-    return raw == spec_json(net)
-
-
-def delay_truncation(net) -> float:
-    """Smallest lower bound (ms, >= 0) of the recurrent delay distributions of ``net``.
-
-    The truncation point of the mean-field's truncated gaussian delay kernel (0 when no
-    distribution has a finite lower bound; constant delays do not enter).
-    """
-    lows = [bounds(pr.delay_ms)[0] for pr in net.projections if not pr.delay_ms.is_constant]
-    lows = [x for x in lows if math.isfinite(x)]
-    return max(0.0, min(lows)) if lows else 0.0
-
-
-# --------------------------------------------------------------------------- mean-field
-
-def meanfield(net) -> dict:
-    """Mean-field prediction for ``net``: params, populations, rates (spikes/s), mu, sigma (mV).
-
-    ``rates`` has every population of the network (silent ones, without stationary input,
-    at 0); ``active`` the populations of the mean-field system in its order.
-    """
-    params = params_from_network(net)
-    wp = mf.working_point(params)
-    active = list(params["populations"])
-    r = dict(zip(active, (float(x) for x in wp["rates"])))
-    return {"params": params, "active": active, "nu": np.asarray(wp["rates"], float),
-            "rates": {p.name: r.get(p.name, 0.0) for p in net.populations},
-            "mu_mV": dict(zip(active, (float(x) for x in wp["mu"]))),
-            "sigma_mV": dict(zip(active, (float(x) for x in wp["sigma"]))),
-            "N": dict(zip(active, (int(x) for x in params["num_neurons"])))}
-
-
-def binned_meanfield_spectra(params: dict, freqs, nu, bin_ms: float = 1.0, delay_min: float = 0.0,
-                             n_alias: int = 1):
-    """Mean-field rate spectra as ``analysis`` measures them: (n_freqs, n_pops) (spikes/s)^2/Hz.
-
-    ``params``: mean-field dict, ``freqs`` (Hz) in (0, fs/2) with fs = 1000/bin_ms, ``nu`` the
-    working-point rates (spikes/s). Returns the ONE-SIDED spectrum of the population-averaged
-    rate binned in ``bin_ms`` bins and sampled at fs, i.e.
-    ``2 sum_k sinc^2((f + k fs) bin) P(|f + k fs|)`` with P the two-sided
-    :func:`distsim.meanfield.power_spectra`; aliases |k| <= n_alias from the theory, the
-    remaining ones as the flat high-frequency limit nu/N (module docstring).
-    """
-    freqs = np.asarray(freqs, float)
-    fs = 1000.0 / bin_ms
-    if np.any(freqs <= 0) or np.any(freqs >= fs / 2):
-        raise ValueError(f"freqs must lie in (0, {fs / 2}) Hz")
-    ks = np.arange(-n_alias, n_alias + 1)
-    fk = freqs[None, :] + ks[:, None] * fs                      # (n_k, n_f)
-    w = np.sinc(fk * bin_ms * 1e-3) ** 2                          # box-car filter |H|^2
-    P = mf.power_spectra(params, np.abs(fk).ravel(), nu=nu, delay_min=delay_min)
-    P = P.reshape(ks.size, freqs.size, -1)
-    flat = np.asarray(nu, float) / np.asarray(params["num_neurons"], float)
-    two_sided = np.einsum("kf,kfp->fp", w, P) + (1.0 - w.sum(axis=0))[:, None] * flat[None]
-    return 2.0 * two_sided
-
-
-def continuous_meanfield_spectra(params: dict, freqs, nu, delay_min: float = 0.0):
-    """One-sided mean-field spectrum of the (unbinned) population-averaged rate: 2 P(f)."""
-    return 2.0 * mf.power_spectra(params, np.asarray(freqs, float), nu=nu, delay_min=delay_min)
 
 
 # --------------------------------------------------------------------------- simulation
@@ -250,88 +146,6 @@ def _run_meta(path: str):
     with h5py.File(path, "r") as f:
         a = f["meta"].attrs
         return float(a.get("t_presim_ms", 0.0)), float(a.get("t_sim_ms", -1)), int(a.get("seed", -1))
-
-
-# --------------------------------------------------------------------------- comparison
-
-def rate_table(pred_rates: dict, sim_rates: dict, reference: dict | None = None) -> list[dict]:
-    """Rows {population, meanfield, simulated, rel_diff[, reference]} (rates spikes/s).
-
-    rel_diff = (simulated - meanfield) / meanfield (None when the mean-field rate is 0).
-    """
-    rows = []
-    for pop, m in pred_rates.items():
-        s = float(sim_rates[pop])
-        row = {"population": pop, "meanfield": float(m), "simulated": s,
-               "rel_diff": (s - m) / m if m > 0 else None}
-        if reference:
-            row["reference"] = reference.get(pop)
-        rows.append(row)
-    return rows
-
-
-def compare(net, pred: dict, res, spectra: bool = True) -> dict:
-    """Rate table and (for populations of the mean-field system) the spectra of one run.
-
-    ``pred`` from :func:`meanfield`, ``res`` an ``analysis.AnalysisResult`` of a run of
-    ``net``. Spectra on the analysis frequencies in [F_MIN, F_MAX] Hz, both one-sided, in
-    (spikes/s)^2/Hz, mean-field binned like the analysis (:func:`binned_meanfield_spectra`);
-    ``spectra=False`` leaves them out (empty ``freqs`` and ``spectra``).
-    """
-    sim_rates = {p.name: res[p.name].rate for p in net.populations if p.name in pred["rates"]
-                 and any(q.name == p.name for q in res.populations)}
-    ref = dict(net.reference_rates or {}) or None
-    table = rate_table({k: v for k, v in pred["rates"].items() if k in sim_rates}, sim_rates, ref)
-    bin_ms = float(res.params["activity_bin_ms"])
-    f_sim = res[pred["active"][0]].freqs
-    sel = (f_sim >= F_MIN) & (f_sim <= F_MAX) & spectra
-    freqs = f_sim[sel]
-    dmin = delay_truncation(net)
-    P_bin = binned_meanfield_spectra(pred["params"], freqs, pred["nu"], bin_ms, dmin) if spectra else None
-    spec = {}
-    for i, pop in enumerate(pred["active"] if spectra else []):
-        psd = res[pop].psd[sel]
-        spec[pop] = {"sim": psd, "mf": P_bin[:, i], "N": pred["N"][pop],
-                        "nu_mf": float(pred["nu"][i]), "nu_sim": sim_rates.get(pop)}
-    return {"model": net.name, "table": table, "freqs": freqs, "spectra": spec,
-            "bin_ms": bin_ms, "delay_min_ms": dmin, "window_ms": [res.t_start, res.t_stop],
-            "n_segments_welch": _n_segments(res, pred["active"][0]),
-            "mu_mV": pred["mu_mV"], "sigma_mV": pred["sigma_mV"], "pred": pred}
-
-
-def _n_segments(res, pop):
-    n = res[pop].activity.size
-    L = min(int(res.params["nperseg"]), n)
-    return (n - L) // (L - L // 2) + 1 if n >= L else 0
-
-
-def closest_to_instability(params: dict, nu, freqs, delay_min: float = 0.0) -> dict:
-    """Where the linear theory is closest to an instability: min over ``freqs`` (Hz) and the
-    eigenvalues lambda of the effective connectivity W(f) of |1 - lambda| (the spectra grow
-    like 1/|1 - lambda|^2 there). Returns {"freq_hz", "distance", "eigenvalue"}."""
-    W = mf.effective_connectivity(params, np.asarray(freqs, float), nu=nu, delay_min=delay_min)
-    ev = np.linalg.eigvals(W)
-    d = np.abs(1.0 - ev)
-    k, j = np.unravel_index(np.argmin(d), d.shape)
-    return {"freq_hz": float(freqs[k]), "distance": float(d[k, j]),
-            "eigenvalue": [float(ev[k, j].real), float(ev[k, j].imag)]}
-
-
-def spectra_summary(cmp: dict) -> dict:
-    """Per population: median of sim/mean-field in BANDS, and the peak frequencies (Hz)."""
-    f = cmp["freqs"]
-    out = {}
-    for pop, s in cmp["spectra"].items():
-        ratio = s["sim"] / s["mf"]
-        d = {}
-        for lo, hi in BANDS:
-            m = (f >= lo) & (f < hi)
-            d[f"median_ratio_{int(lo)}_{int(hi)}Hz"] = float(np.median(ratio[m])) if m.any() else None
-        hi = f >= 20.0  # gamma-range peak, away from the low-frequency rise
-        d["peak_hz_mf"] = float(f[hi][np.argmax(s["mf"][hi])]) if hi.any() else None
-        d["peak_hz_sim"] = float(f[hi][np.argmax(s["sim"][hi])]) if hi.any() else None
-        out[pop] = d
-    return out
 
 
 # --------------------------------------------------------------------------- figures
@@ -665,7 +479,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         pred = mc["pred"]
         fc = np.geomspace(F_MIN, F_MAX, 300)
-        P = continuous_meanfield_spectra(pred["params"], fc, pred["nu"], mc["delay_min_ms"])
+        P = one_sided_power_spectra(pred["params"], fc, pred["nu"], mc["delay_min_ms"])
         cont = {"freqs": fc, "psd": {p: P[:, i] for i, p in enumerate(pred["active"])}}
         spec_sum = spectra_summary(mc)
         mc["instability"] = closest_to_instability(pred["params"], pred["nu"], fc, mc["delay_min_ms"])

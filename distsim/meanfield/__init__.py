@@ -36,6 +36,13 @@ Linear response ('shift' transfer function, Schuecker et al. 2015)::
     W_ij(w)  = 1e-3 tau_m J_ij K_ij H_i(w) D_ij(w)             (effective connectivity)
     P_i(w)   = [(1 - W)^-1 diag(nu/N) (1 - W)^-H]_ii             (rate power spectra)
 
+Further tools of NNMT (Layer et al. 2022), each in its module: eigenmodes of W and their
+sensitivity measure (``sensitivity``, Bos et al. 2016), static coupling, spectral bound,
+low-pass rate-model fit and the Lambert-W characteristic equation of a network with one
+constant delay (``stability``), ISI CVs, pairwise covariances and the external rates for a
+chosen working point (``statistics``), spectra as a binned spike analysis measures them
+(``spectra``).
+
 Array-level functions (underscored, in the submodules) take plain arrays;
 the public functions below take the dicts of
 ``distsim.networks.microcircuit_params.derive()`` /
@@ -45,20 +52,38 @@ the public functions below take the dicts of
 from .inputs import input_statistics, network_arrays, psc_to_mV
 from .linear import delay_kernel, effective_connectivity, power_spectra, transfer_function
 from .rates import firing_rates, fixed_points, working_point
+from .sensitivity import eigenvalue_trajectories, sensitivity_measure
 from .siegert import ALPHA, colored_noise_shift, siegert
+from .spectra import binned_power_spectra, closest_to_instability, one_sided_power_spectra
+from .stability import (fit_transfer_function, lambertw_eigenvalues, linear_stability, spectral_bound,
+                        static_effective_connectivity)
+from .statistics import cvs, external_rates_for_fixed_input, pairwise_covariances
 
 __all__ = [
     "ALPHA",
+    "binned_power_spectra",
+    "closest_to_instability",
     "colored_noise_shift",
+    "cvs",
     "delay_kernel",
     "effective_connectivity",
+    "eigenvalue_trajectories",
+    "external_rates_for_fixed_input",
     "firing_rates",
+    "fit_transfer_function",
     "fixed_points",
     "input_statistics",
+    "lambertw_eigenvalues",
+    "linear_stability",
     "network_arrays",
+    "one_sided_power_spectra",
+    "pairwise_covariances",
     "power_spectra",
     "psc_to_mV",
+    "sensitivity_measure",
     "siegert",
+    "spectral_bound",
+    "static_effective_connectivity",
     "transfer_function",
     "working_point",
 ]

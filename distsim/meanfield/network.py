@@ -255,3 +255,36 @@ def params_from_network(net) -> dict:
         "delay_matrix": d_mean,
     })
     return out
+
+
+def _device_weights_mV(net, params: dict) -> tuple[list, list]:
+    """Stationary Poisson generators of ``net``: (device indices, weights in mV-equivalents).
+
+    ``params`` is ``params_from_network(net)`` (for the neuron parameters of the weight
+    conversion: ``w tau_syn / C_m`` for iaf_psc_exp, ``w`` for iaf_psc_delta).
+    """
+    npar = params["neuron_params"]
+    exp = params["model"] == "iaf_psc_exp"
+    idx, J = [], []
+    for i, dv in enumerate(net.devices):
+        if dv.type != "poisson_generator" or not math.isinf(dv.params["stop_ms"]):
+            continue
+        w = float(dv.params["weight"])
+        if exp:
+            w = w * (npar["tau_syn_ex"] if w >= 0 else npar["tau_syn_in"]) / npar["C_m"]
+        idx.append(i)
+        J.append(w)
+    return idx, J
+
+
+def delay_truncation(net) -> float:
+    """Smallest lower bound (ms, >= 0) of the recurrent delay distributions of ``net``.
+
+    The truncation point of the mean-field's truncated gaussian delay kernel (0 when no
+    distribution has a finite lower bound; constant delays do not enter).
+    """
+    from ..spec.values import bounds
+
+    lows = [bounds(pr.delay_ms)[0] for pr in net.projections if not pr.delay_ms.is_constant]
+    lows = [x for x in lows if math.isfinite(x)]
+    return max(0.0, min(lows)) if lows else 0.0

@@ -59,7 +59,14 @@ def _solve_pseudo_time(phi, nu0, tau=1.0, tol=1e-10, t_chunk=100.0, max_chunks=2
 def _solve_root(phi, nu0, tol=1e-10):
     """Return (rates spikes/s, converged bool) from a root finder on phi(nu) - nu started at nu0."""
     nu0 = np.asarray(nu0, float)
-    res = sopt.root(lambda x: phi(x) - x, nu0, method="hybr", options={"xtol": 1e-13})
+
+    def residual(x):
+        # the solver may step to non-finite rates: answer with a large residual, not NaN input
+        if not np.all(np.isfinite(x)):
+            return np.full(x.shape, 1e300)
+        return phi(x) - x
+
+    res = sopt.root(residual, nu0, method="hybr", options={"xtol": 1e-13})
     nu = res.x
     ok = bool(np.all(np.isfinite(nu)) and np.all(nu >= -tol) and np.max(np.abs(phi(nu) - nu)) < max(tol, 1e-8))
     return np.maximum(nu, 0.0), ok

@@ -124,15 +124,20 @@ def _dsiegert_dmu(mu, sigma, V_th_rel, V_reset_rel, tau_m, t_ref, tau_s=0.0):
     b = (V_th_rel - mu) / sig + shift
     a = (V_reset_rel - mu) / sig + shift
     nu = _siegert_y(a, b, tau_m, t_ref) * 1e-3  # 1/ms
-
-    def nu_times_erfcx_neg(y):
-        # nu * erfcx(-y) without overflow: erfcx(-y) = 2 exp(y^2) - erfcx(y) for y > 0
-        with np.errstate(divide="ignore", over="ignore"):
-            big = 2.0 * np.exp(np.log(nu) + y * y) - nu * erfcx(y)
-        return np.where(y > 0, big, nu * erfcx(-y))
-
-    val = np.sqrt(np.pi) * tau_m * nu / sig * (nu_times_erfcx_neg(b) - nu_times_erfcx_neg(a))
+    val = np.sqrt(np.pi) * tau_m * nu / sig * (_times_erfcx_neg(nu, b) - _times_erfcx_neg(nu, a))
     return 1e3 * val  # (1/ms)/mV -> spikes/s per mV
+
+
+def _times_erfcx_neg(x, y):
+    """Return ``x * erfcx(-y)`` for x >= 0 without overflow (x small where y is large).
+
+    Uses ``erfcx(-y) = 2 exp(y^2) - erfcx(y)`` for y > 0, with the exponential formed as
+    ``exp(log(x) + y^2)``; same shape as the broadcast of x and y.
+    """
+    x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        big = 2.0 * np.exp(np.log(x) + y * y) - x * erfcx(y)
+        return np.where(y > 0, big, x * erfcx(-y))
 
 
 def siegert(mu, sigma, neuron_params: dict, tau_s: float | None = None):

@@ -1,22 +1,22 @@
-"""scripts/brunel_regimes.py: its measures on synthetic data, and the four Brunel regimes told
-apart at small size.
+"""The regime measures of analysis.measures (population activity, Golomb chi, dominant
+frequency) on synthetic data, and the four Brunel regimes told apart at small size with them
+(the measures scripts/brunel_regimes.py reports).
 
 The small network keeps Brunel's in-degrees (order 1000, epsilon 0.25: NE = 4000, NI = 1000,
 CE = 1000, CI = 250), so the mean-field working points (rates) are those of the full network;
 with epsilon = 0.1 at that order (CE = 400) the regimes blur (SR is not regular). Only
 properties with wide margins are asserted (measured margins in the comments). About 15 s.
 """
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    "brunel_regimes", os.path.join(ROOT, "scripts", "brunel_regimes.py"))
-br = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(br)
+from analysis import measures as br
+from distsim.networks.brunel_params import REGIMES
+
+#: the script's settings (scripts/brunel_regimes.py): Brunel's Fig. 8 order, V_reset, bins
+REGIME_ORDER = ("SR", "SI-fast", "AI", "SI-slow")
+V_RESET_MV = 10.0
+SPECTRUM_BIN_MS = 0.1
 
 
 # ------------------------------------------------------------------ measures, synthetic data
@@ -42,6 +42,19 @@ def test_population_activity_units_and_bins():
     # bin 0: 0.5, 1.0, 1.0 -> 3 spikes / (3 neurons * 1 ms) = 1000 spikes/s per neuron
     np.testing.assert_allclose(act, [1000.0, 2 * 1000.0 / 3])
     assert br.mean_rate(np.zeros(6, int), times, 3, 0.0, 2.0) == pytest.approx(5 / 3 / 2e-3)
+
+
+def test_trial_window_stats():
+    """Window means/variances of binned activities over trials (the GIF comparison's measure):
+    bins whose start lies in [a, b) belong to the window."""
+    t = np.arange(0.0, 10.0, 1.0)  # bin starts (ms), 1 ms bins from 0
+    trials = [{"A": np.where(t < 5, 1.0, 3.0) + k} for k in (0.0, 2.0)]
+    st = br.trial_window_stats(trials, {"pre": (0.0, 5.0), "post": (5.0, 10.0), "mix": (4.0, 6.0)}, 0.0, 1.0)
+    assert st["A/pre"] == {"mean": 2.0, "sem": 1.0, "var": 0.0}
+    assert st["A/post"]["mean"] == 4.0
+    assert st["A/mix"]["var"] == pytest.approx(1.0)  # values 1 and 3 (+k): variance 1
+    one = br.trial_window_stats(trials[:1], {"pre": (0.0, 5.0)}, 0.0, 1.0)
+    assert np.isnan(one["A/pre"]["sem"])
 
 
 def test_golomb_chi_limits():
@@ -71,27 +84,47 @@ def test_dominant_frequency_of_modulated_and_flat_activity():
     n, t_ms, f0 = 300, 2000.0, 40.0
     ids, times = _poisson_trains(rng, n, 20.0, t_ms,
                                  lambda t: 1.0 + 0.8 * np.sin(2 * np.pi * f0 * t * 1e-3))
-    f, p = br.activity_spectrum(br.population_activity(times, n, 0.0, t_ms, br.SPECTRUM_BIN_MS))
+    f, p = br.activity_spectrum(br.population_activity(times, n, 0.0, t_ms, SPECTRUM_BIN_MS), SPECTRUM_BIN_MS)
     f_peak, frac = br.dominant_frequency(f, p)
     assert abs(f_peak - f0) <= f[1] - f[0]
     ids, times = _poisson_trains(rng, n, 20.0, t_ms)
-    f, p = br.activity_spectrum(br.population_activity(times, n, 0.0, t_ms, br.SPECTRUM_BIN_MS))
+    f, p = br.activity_spectrum(br.population_activity(times, n, 0.0, t_ms, SPECTRUM_BIN_MS), SPECTRUM_BIN_MS)
     _, frac_flat = br.dominant_frequency(f, p)
     assert frac > 0.5 and frac_flat < 0.1
 
 
 # ------------------------------------------------------------------ the four regimes
+def _simulate(name, order=1000, t_sim_ms=400.0, warmup_ms=100.0, seed=1, n_vm=100, epsilon=0.25):
+    """Spikes (global index, stamps ms) and V_m of the first n_vm E and I neurons (every dt)
+    in the window (warmup_ms, warmup_ms + t_sim_ms] of one regime, simulated serially."""
+    from conftest import run_network
+    from distsim.networks.brunel import brunel
+
+    g, eta = REGIMES[name]
+    net = brunel(order=order, g=g, eta=eta, V_reset=V_RESET_MV, dt=0.1, epsilon=epsilon,
+                 record_spikes=True, n_record=0, voltmeter=n_vm)
+    _, (gids, stamps), samples = run_network(net, warmup_ms + t_sim_ms, seed=seed)
+    times = stamps * net.dt_ms
+    keep = times > warmup_ms
+    vm_stamps = samples["E"][1]
+    rows = vm_stamps * net.dt_ms > warmup_ms
+    v_m = np.concatenate([samples[p][2][rows] for p in ("E", "I")], axis=1)
+    return {"ids": gids[keep].astype(np.int64), "times": times[keep], "v_m": v_m,
+            "n_E": net.populations[0].n, "n_I": net.populations[1].n, "dt_ms": net.dt_ms,
+            "t_start": warmup_ms, "t_stop": warmup_ms + t_sim_ms}
+
+
 @pytest.fixture(scope="module")
 def regimes():
     """Measures of the four regimes, order 1000 with Brunel's in-degrees, 400 ms after 100 ms."""
     out = {}
-    for name in br.REGIME_ORDER:
-        run = br.simulate(name, order=1000, t_sim_ms=400.0, warmup_ms=100.0, seed=1, n_vm=100,
-                          epsilon=0.25)
+    for name in REGIME_ORDER:
+        run = _simulate(name)
         assert run["n_E"] == 4000 and run["n_I"] == 1000
         assert run["times"].min() > 100.0 and run["times"].max() <= 500.0
         assert run["v_m"].shape == (4000, 200)
-        out[name] = br.measure(run)
+        out[name] = br.regime_measures(run["ids"], run["times"], run["n_E"], run["n_I"], run["t_start"],
+                                       run["t_stop"], run["dt_ms"], run["v_m"], spectrum_bin_ms=SPECTRUM_BIN_MS)
     return out
 
 
@@ -127,3 +160,23 @@ def test_oscillation_frequencies(regimes):
     assert f["SR"] == pytest.approx(1000.0 / 1.5, abs=8.0)
     assert 120.0 < f["SI-fast"] < 260.0
     assert f["SI-slow"] < 50.0
+
+
+def test_tests_do_not_import_library_code_from_scripts():
+    """Measures, theory and runners live in analysis/, distsim/ and tests/nest_builders.py; a
+    test that imports a script (exec_module of scripts/*.py or scripts/ on sys.path) would let
+    library code drift back into scripts. Running a script as a subprocess is fine."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    bad = []
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        if path.name == pathlib.Path(__file__).name:
+            continue
+        lines = text.splitlines()
+        if any(("spec_from_file_location" in ln or "sys.path.insert" in ln) and "scripts" in ln
+               for ln in lines) or re.search(r"spec_from_file_location\([^)]*scripts", text, re.S):
+            bad.append(str(path.relative_to(root)))
+    assert not bad, f"tests importing code from scripts/: {bad}"

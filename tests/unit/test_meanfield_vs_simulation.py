@@ -1,17 +1,35 @@
-"""Tests of scripts/meanfield_vs_simulation.py: the comparison functions on small Brunel networks
-(real ``distsim run`` subprocesses, one rank) and the normalisation of the spectra."""
-import importlib.util
+"""Tests of distsim.meanfield.compare and .spectra (the comparison behind
+scripts/meanfield_vs_simulation.py): on small Brunel networks (real ``distsim run``
+subprocesses, one rank) and the normalisation of the binned spectra."""
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+import analysis
+from distsim.meanfield import compare as mvs
+from distsim.meanfield import spectra as mfs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    "meanfield_vs_simulation", os.path.join(ROOT, "scripts", "meanfield_vs_simulation.py"))
-mvs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mvs)
+
+
+def _simulate(kwargs, path, seed, t_presim, t_sim, nperseg, spectra):
+    """Build, predict, ``distsim run brunel`` (one rank), analyse and compare one network."""
+    net = mvs.build("brunel", kwargs)
+    pred = mvs.meanfield(net)
+    cmd = [sys.executable, "-m", "distsim", "run", "brunel"]
+    for k, v in kwargs.items():
+        cmd += ["--set", f"{k}={v}"]
+    cmd += ["--seed", str(seed), "--t-presim", str(t_presim), "--t-sim", str(t_sim), "-o", path, "-q"]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+    res = analysis.analyze_file(path, t_start=t_presim, nperseg=nperseg)
+    out = mvs.compare(net, pred, res, spectra)
+    out.update({"file": path, "same_spec": mvs.same_spec(net, path), "kwargs": dict(kwargs)})
+    return out
 
 
 def _finite(x):
@@ -24,10 +42,8 @@ def brunel_runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("mvs")
     out = {}
     for order in (250, 1000):
-        out[order] = mvs.simulate("brunel", {"order": order, "g": 5.0, "eta": 2.0},
-                                  str(d / f"brunel_{order}.h5"), seed=3, t_presim=100.0,
-                                  t_sim=500.0, ranks=1, nperseg=64, spectra=order == 1000,
-                                  log=lambda *a: None)
+        out[order] = _simulate({"order": order, "g": 5.0, "eta": 2.0}, str(d / f"brunel_{order}.h5"),
+                               seed=3, t_presim=100.0, t_sim=500.0, nperseg=64, spectra=order == 1000)
     return out
 
 
@@ -82,13 +98,13 @@ def test_binned_flat_spectrum_is_twice_nu_over_N(monkeypatch):
     becomes the one-sided 2 nu/N (sum_k sinc^2(x + k) = 1)."""
     params = {"num_neurons": np.array([100.0, 40.0])}
     nu = np.array([3.0, 12.0])
-    monkeypatch.setattr(mvs.mf, "power_spectra",
+    monkeypatch.setattr(mfs, "power_spectra",
                         lambda p, f, nu=None, delay_min=0.0: np.tile(nu / p["num_neurons"], (np.size(f), 1)))
     f = np.linspace(1.0, 499.0, 97)
-    P = mvs.binned_meanfield_spectra(params, f, nu, bin_ms=1.0)
+    P = mfs.binned_power_spectra(params, f, nu, bin_ms=1.0)
     np.testing.assert_allclose(P, np.tile(2 * nu / params["num_neurons"], (f.size, 1)), rtol=1e-12)
     with pytest.raises(ValueError):
-        mvs.binned_meanfield_spectra(params, [600.0], nu)
+        mfs.binned_power_spectra(params, [600.0], nu)
 
 
 def test_binned_lorentzian_matches_direct_sampling(monkeypatch):
@@ -106,16 +122,16 @@ def test_binned_lorentzian_matches_direct_sampling(monkeypatch):
         f = np.asarray(f, float)
         return (1.0 + 50.0 / (1.0 + (2 * np.pi * f * tau) ** 2))[:, None]
 
-    monkeypatch.setattr(mvs.mf, "power_spectra", fake)
+    monkeypatch.setattr(mfs, "power_spectra", fake)
     f = np.array([5.0, 100.0, 250.0, 400.0])
-    got = mvs.binned_meanfield_spectra(params, f, nu, bin_ms=1.0, n_alias=1)[:, 0]
+    got = mfs.binned_power_spectra(params, f, nu, bin_ms=1.0, n_alias=1)[:, 0]
     k = np.arange(-20000, 20001)
     fk = f[:, None] + 1000.0 * k[None]
     ref = 2 * np.sum(np.sinc(fk * 1e-3) ** 2 * P_true(fk), axis=1)
     # the flat tail replaces P - 1 ~ 50/(1 + (2 pi 1.6 kHz tau)^2) ~ 2 beyond |k| = 1 weighted by
     # sinc^2 <= 0.03: a few per cent at most
     np.testing.assert_allclose(got, ref, rtol=0.03)
-    got3 = mvs.binned_meanfield_spectra(params, f, nu, bin_ms=1.0, n_alias=40)[:, 0]
+    got3 = mfs.binned_power_spectra(params, f, nu, bin_ms=1.0, n_alias=40)[:, 0]
     np.testing.assert_allclose(got3, ref, rtol=1e-3)
 
 

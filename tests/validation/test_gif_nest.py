@@ -1,5 +1,6 @@
 """Seed 001's GIF network against NEST 3.10, and mesoscopic against microscopic: trial-
-averaged population activities before and after the input step (scripts/gif_population.py).
+averaged population activities before and after the input step (the runs of
+tests/nest_builders.py, which scripts/gif_population.py reports).
 
 Findings these tests pin down (numbers in the GIF issue note):
 - distsim's gif_pop_psc_exp and gif_psc_exp networks give NEST's mean activities (within
@@ -23,16 +24,18 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 nest = pytest.importorskip("nest", reason="NEST 3.10 (pip install nest-simulator) is the reference")
-import gif_population as gp  # noqa: E402
+from analysis.measures import trial_window_stats  # noqa: E402
+from nest_builders import GIF_BIN_MS, GIF_WINDOWS, run_gif_distsim, run_gif_nest  # noqa: E402
 
 pytestmark = [pytest.mark.validation, pytest.mark.timeout(1200)]
 
 
 def _stats(sim, form, trials, seed0, adaptation=1.0):
-    fn = gp.run_distsim if sim == "distsim" else gp.run_nest
-    return gp.window_stats([fn(form, seed0 + k, adaptation)[0] for k in range(trials)])
+    fn = run_gif_distsim if sim == "distsim" else run_gif_nest
+    return trial_window_stats([fn(form, seed0 + k, adaptation)[0] for k in range(trials)], GIF_WINDOWS, 0.0,
+                              GIF_BIN_MS)
 
 
 def _check(a, b, tol, windows=("pre", "post"), var_tol=None):
