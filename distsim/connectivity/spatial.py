@@ -81,12 +81,16 @@ def connection_probability(pr, pool_P, src_pos, tgt_point):
 def expected_pairwise_synapses(net, pr, n_sample=64, seed=0):
     """Expected number of synapses of a spatial pairwise_bernoulli projection of the
     validated ``net`` (float): the mean probability over up to ``n_sample`` evenly spaced
-    targets times the pairs (random free positions taken for ``seed``)."""
+    targets times the pairs (random free positions taken for ``seed``); a self-projection
+    without autapses leaves out each target's own probability."""
     src, tgt = net.population(pr.source), net.population(pr.target)
     ranges = net.gid_ranges()
     sp = population_positions(src.positions, ranges[src.name][0], src.n, seed)
     tp = sp if tgt is src else population_positions(tgt.positions, ranges[tgt.name][0], tgt.n, seed)
     idx = np.unique(np.linspace(0, tgt.n - 1, min(n_sample, tgt.n)).astype(np.int64))
     pool = pool_positions(pr, src, tgt)
-    mean = np.mean([connection_probability(pr, pool, sp, tp[i]).sum() for i in idx])
+    no_self = tgt is src and not pr.allow_autapses
+    mean = np.mean([connection_probability(pr, pool, sp, tp[i]).sum()
+                    - (connection_probability(pr, pool, sp[i:i + 1], tp[i])[0] if no_self else 0.0)
+                    for i in idx])
     return float(mean) * tgt.n

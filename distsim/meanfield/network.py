@@ -69,11 +69,19 @@ def _std(v):
     return 0.0
 
 
-def _indegree(pr, n_src, n_tgt):
-    """Mean number of synapses a target neuron receives from ``pr`` (dimensionless)."""
+def _indegree(pr, n_src, n_tgt, net=None):
+    """Mean number of synapses a target neuron receives from ``pr`` (dimensionless). A spatial
+    pairwise_bernoulli projection (profile p or mask) needs the validated ``net``: its mean
+    in-degree is the expected number of synapses over the targets' positions, divided by
+    the number of targets (free random positions: those of seed 0)."""
     self_proj = pr.source == pr.target
     if pr.rule == "fixed_indegree":
         return float(pr.indegree)
+    if pr.rule == "pairwise_bernoulli" and net is not None:
+        from ..spec.spatial import is_spatial
+        if is_spatial(pr):
+            from ..connectivity.spatial import expected_pairwise_synapses
+            return expected_pairwise_synapses(net, pr) / n_tgt
     if pr.rule == "fixed_total_number":
         return pr.n_total / n_tgt
     avail = n_src - (1 if self_proj and not pr.allow_autapses else 0)
@@ -159,7 +167,7 @@ def params_from_network(net) -> dict:
         changed = False
         for pr in net.projections:
             if pr.source in driven and pr.target not in driven and \
-                    _indegree(pr, sizes[pr.source], sizes[pr.target]) > 0 and pr.weight.mean() != 0.0:
+                    _indegree(pr, sizes[pr.source], sizes[pr.target], net) > 0 and pr.weight.mean() != 0.0:
                 driven.add(pr.target)
                 changed = True
     pops = [p for p in net.populations if p.name in driven]
@@ -203,7 +211,7 @@ def params_from_network(net) -> dict:
         if pr.source not in idx or pr.target not in idx:
             continue
         i, j = idx[pr.target], idx[pr.source]
-        K = _indegree(pr, sizes[pr.source], sizes[pr.target])
+        K = _indegree(pr, sizes[pr.source], sizes[pr.target], net)
         J = to_mV(pr.weight.mean())
         terms[i][j].append((K, J))
         delays[i][j].append((K * abs(J), pr.delay_ms.mean(), _std(pr.delay_ms)))

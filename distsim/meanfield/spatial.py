@@ -1,7 +1,7 @@
 """Linear stability of a spatially structured network (Senk et al. 2020; NNMT paper Fig. 9).
 
 The spiking network is mapped to a rate model by fitting the LIF transfer function with a
-low-pass filter ``h0 / (1 + i omega tau_rate)`` (:func:`fit_lowpass`); its weights are
+low-pass filter ``h0 / (1 + i omega tau_rate)`` (the fit of :mod:`.stability`); its weights are
 ``W_rate[i, j] = h0_i tau_m J_ij K_ij`` (dimensionless). With a spatial profile of Fourier
 transform ``ft_j(k)`` per source population and one delay ``d``, a perturbation
 ``exp(lambda t + i k x)`` grows when ``Re lambda > 0``, where ``lambda`` solves the
@@ -13,13 +13,12 @@ of the Lambert W function::
 
 Units: tau and d in s, lambda in 1/s, k in 1/(length unit of the widths).
 
-Joining later: ``fit_lowpass`` duplicates the transfer-function fit that
-``distsim.meanfield`` gains for issue 18 item 1 (Fig. 8); once that is merged, call it
-here and keep only the spatial part (``boxcar_ft``, ``lambertw_eigenvalues``,
-``ring_eigenvalues``, ``most_unstable``).
+The Lambert W solution and the fit are :mod:`.stability`'s; this module adds the spatial
+part (boxcar transform, leading eigenvalue per wavenumber, most unstable mode).
 """
 import numpy as np
-from scipy.special import lambertw
+
+from .stability import lambertw_eigenvalues
 
 
 def boxcar_ft(k, width):
@@ -27,14 +26,6 @@ def boxcar_ft(k, width):
     ``width`` at wavenumbers ``k`` (broadcast; k in 1/length, width in length)."""
     x = np.asarray(k, dtype=float) * np.asarray(width, dtype=float)
     return np.sinc(x / np.pi)
-
-
-def lambertw_eigenvalues(c, tau_s, delay_s, branches=(0,)):
-    """Eigenvalues lambda (1/s, complex array [len(branches), *c.shape]) of
-    ``(1 + lambda tau) exp(lambda d) = c`` on the given Lambert W branches."""
-    c = np.asarray(c, dtype=complex)
-    z = c * delay_s / tau_s * np.exp(delay_s / tau_s)
-    return np.array([-1.0 / tau_s + lambertw(z, b) / delay_s for b in branches])
 
 
 def leading_eigenvalue(M):
@@ -51,37 +42,13 @@ def ring_eigenvalues(W_rate, tau_s, delay_s, widths, k, branches=(-1, 0, 1)):
     k = np.atleast_1d(np.asarray(k, dtype=float))
     ft = boxcar_ft(k[:, None], np.asarray(widths, dtype=float)[None, :])  # [k, source]
     c = leading_eigenvalue(np.asarray(W_rate, dtype=float)[None, :, :] * ft[:, None, :])
-    return lambertw_eigenvalues(c, tau_s, delay_s, branches)
+    return 1e3 * lambertw_eigenvalues(c, delay_s * 1e3, tau_s * 1e3, branches)
 
 
 def most_unstable(k, lam):
     """(k, lambda) of the eigenvalue with the largest real part in ``lam[branch, k]``."""
     b, i = np.unravel_index(np.argmax(lam.real), lam.shape)
     return float(np.asarray(k)[i]), complex(lam[b, i])
-
-
-def fit_lowpass(H, freqs_Hz):
-    """Least-squares fit of ``|h0 / (1 + i omega tau)|`` to ``|H|`` per population (columns
-    of H, spikes/s per mV) over ``freqs_Hz``: returns (tau_rate s, h0 spikes/s per mV, fit
-    error), NNMT's procedure (``lif._general._fit_transfer_function``, Senk et al. 2020
-    Sec. F): the sign of tau follows the sign of Im H at the highest frequency."""
-    from scipy.optimize import curve_fit
-
-    H = np.asarray(H)
-    omegas = 2 * np.pi * np.asarray(freqs_Hz, dtype=float)
-    n = H.shape[1]
-    tau, h0, err = np.zeros(n), np.zeros(n), np.zeros(n)
-    for i in range(n):
-        # in NNMT's units (Hz per V, rad/s) and start point, so the fit follows the same path
-        target = np.abs(H[:, i]) * 1e3
-        (t, h), _ = curve_fit(lambda w, t_, h_: np.abs(h_ / (1.0 + 1j * w * t_)), omegas, target)
-        fit = h / (1.0 + 1j * omegas * t)
-        if (H[-1, i].imag > 0) != (fit[-1].imag > 0):
-            t = -t
-            fit = np.conj(fit)
-        tau[i], h0[i] = t, h * 1e-3
-        err[i] = np.linalg.norm(fit - H[:, i] * 1e3) / np.linalg.norm(H[:, i] * 1e3)
-    return tau, h0, err
 
 
 def ring_rate_model(mu, sigma, neuron, J_mV, K, freqs_Hz=np.arange(1.0, 200.0)):
@@ -91,11 +58,13 @@ def ring_rate_model(mu, sigma, neuron, J_mV, K, freqs_Hz=np.arange(1.0, 200.0)):
     ``J_mV`` [targets x sources] charge-equivalent weights, ``K`` in-degrees; the fit runs
     over ``freqs_Hz`` (default 1-199 Hz, NNMT's Senk2020 analysis frequencies)."""
     from .linear import _transfer_function_shift
+    from .stability import _fit_transfer_function
 
     n = np.shape(K)[0]
     H = _transfer_function_shift(np.full(n, mu), np.full(n, sigma), neuron["tau_m"], neuron["tau_syn_ex"],
                                  neuron["t_ref"], neuron["V_th"] - neuron["E_L"],
                                  neuron["V_reset"] - neuron["E_L"], np.asarray(freqs_Hz, dtype=float))
-    tau, h0, _ = fit_lowpass(H, freqs_Hz)
+    _, tau_ms, h0, _ = _fit_transfer_function(H, freqs_Hz)
+    tau = tau_ms * 1e-3
     W = h0[:, None] * neuron["tau_m"] * 1e-3 * np.asarray(J_mV) * np.asarray(K)
     return tau, W, H

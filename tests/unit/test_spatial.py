@@ -343,10 +343,34 @@ def test_ring_bad_arguments(bad, field):
 def test_lambertw_eigenvalues_solve_the_characteristic_equation():
     """lambda_B solves (1 + lambda tau) exp(lambda d) = c on every branch, and the boxcar
     transform is 1 at k = 0 with its first zero at k w = pi."""
-    from distsim.meanfield.spatial import boxcar_ft, lambertw_eigenvalues
+    from distsim.meanfield import lambertw_eigenvalues
+    from distsim.meanfield.spatial import boxcar_ft
 
     c = np.array([2.7 - 0.3j, -3.4, 0.5, -0.9 + 1.2j])
-    tau, d = 1.9e-3, 1.5e-3
-    lam = lambertw_eigenvalues(c, tau, d, branches=(-2, -1, 0, 1, 2))
+    tau, d = 1.9, 1.5
+    lam = lambertw_eigenvalues(c, d, tau, branches=(-2, -1, 0, 1, 2))  # delay, tau (ms): 1/ms
     np.testing.assert_allclose((1 + lam * tau) * np.exp(lam * d), np.broadcast_to(c, lam.shape), rtol=1e-10)
     assert boxcar_ft(0.0, 0.2) == 1.0 and abs(boxcar_ft(np.pi / 0.2, 0.2)) < 1e-15
+
+
+def test_meanfield_indegree_of_a_spatial_pairwise_projection():
+    """The mean-field takes a spatial pairwise_bernoulli projection's mean in-degree from its
+    profile (regression: ``p * N`` with p a profile raised a TypeError). On a periodic grid a
+    boxcar of half width w with p0 gives p0 * (sources within w), the same for every target,
+    and the built network has that many synapses on average."""
+    from distsim.meanfield.network import params_from_network
+    from distsim.spec import Device
+
+    n, w, p0 = 400, 0.101, 0.5  # w between grid distances: no float edge case
+    grid = {"kind": "grid", "shape": [n], "extent": [1.0], "edge_wrap": True}
+    net = validate(Network(
+        [Population("A", "iaf_psc_delta", n, {"I_e": 0.0}, positions=grid)],
+        [Projection("A", "A", "pairwise_bernoulli", weight=0.1, delay_ms=1.0, allow_autapses=False,
+                    p={"profile": "boxcar", "width": w, "p0": p0})],
+        [Device("poisson_generator", ["A"], {"rate_Hz": 8000.0, "weight": 0.1})]))
+    P = params_from_network(net)
+    exact = p0 * (np.count_nonzero(np.abs((np.arange(n) / n + 0.5) % 1.0 - 0.5) <= w) - 1)  # 80 sources
+    K = float(np.asarray(P["K"])[0, 0])
+    built = build_synapses(net, 1, 0, 1).tgt.size / n
+    assert exact == 40.0 and K == pytest.approx(exact, rel=1e-12)
+    assert built == pytest.approx(K, rel=0.05)
