@@ -322,9 +322,32 @@ def cmd_warm(args, comm):
                    Device("spike_recorder", ["P"]),
                    Device("multimeter", ["P"], {"interval_ms": 0.5, "record_from": ["n_events", "mean"]})], dt_ms=0.5)
     Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+    _warm_exchange(comm)
     if comm.rank == 0:
         print("[distsim] numba kernels compiled", file=sys.stderr)
     return 0
+
+
+def _warm_exchange(comm):
+    """Compile the spike exchange and checkpoint kernels for every array layout a run meets.
+
+    ``sort_spikes`` and ``deliver`` get strided views of the received records, which numba
+    types as layout 'A', or 'C' when a slice brings exactly one spike (numpy flags a
+    one-element view contiguous); both versions were compiled on every MPI run before. So
+    this network has slices with one spike (B) and with four at once (A, identical neurons),
+    and events still pending at the end, which ``pool_dump``/``pool_load`` (checkpoints) move.
+    """
+    from .engine import Simulation
+    from .recording import MemoryRecorder
+    from .spec import Network, Population, Projection
+
+    net = Network([Population("A", "iaf_psc_delta", 4, {"I_e": 1000.0, "V_m": -70.0}),
+                   Population("B", "iaf_psc_delta", 1, {"I_e": 800.0, "V_m": -70.0})],
+                  [Projection("A", "B", "all_to_all", weight=0.1, delay_ms=2.0),
+                   Projection("B", "A", "all_to_all", weight=0.1, delay_ms=2.0)])
+    sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(10.0)
+    sim.events.load(sim.events.records(sim.rank, sim.size), sim.rank, sim.size)
+    sim.run(10.0)
 
 
 def cmd_analyze(args, comm):
