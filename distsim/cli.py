@@ -60,11 +60,16 @@ class StopOnSignal:
         self._old = {}
 
     def install(self):
-        """Take over SIGTERM and SIGINT (main thread only). Returns self."""
+        """Take over SIGTERM and SIGINT (main thread only), forgetting earlier signals.
+        Returns self."""
         import signal
+        self.signum, self.sim = 0, None
         for name in self.SIGNALS:
             sig = getattr(signal, name)
-            self._old[sig] = signal.signal(sig, self._handle)
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                break
         return self
 
     def uninstall(self):
@@ -393,8 +398,17 @@ def build_parser():
 def main(argv=None):
     """Entry point; returns the exit code (and aborts the MPI job on a one-rank failure)."""
     args = build_parser().parse_args(argv)
-    if args.cmd == "run":
-        STOP.install()  # before the slow imports and the build
+    if args.cmd != "run":
+        return _main(args)
+    STOP.install()  # before the slow imports and the build
+    try:
+        return _main(args)
+    finally:
+        STOP.uninstall()  # main() may be called again in this process (tests, scripts)
+
+
+def _main(args):
+    """``main`` after argument parsing: run the command on this rank; returns the exit code."""
     from .comm import check_launch, get_comm
     from .spec import SpecError
 

@@ -132,3 +132,12 @@ def test_resume_summary_rtf_covers_only_the_resumed_part(tmp_path):
         rtf_meta = float(f["meta"].attrs["rtf"])
         sim_time_meta = float(f["meta"].attrs["sim_time_s"])
     assert rtf_meta == pytest.approx(sim_time_meta / 0.020, rel=1e-9)
+
+
+def test_main_restores_the_signal_handlers_and_forgets_old_signals():
+    from distsim.cli import STOP, main
+
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    STOP.signum = signal.SIGTERM  # left over from an earlier run in this process
+    assert main(["run", "brunel", "--set", "order=10", "--t-sim", "1", "-q"]) == 0
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
