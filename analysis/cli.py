@@ -104,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"analyze: error: {e}", file=sys.stderr)
         return 1
     summary = res.to_dict()
+    if res.meta.get("complete", 1) == 0:  # distsim writes 1 only when the run reached its end
+        print(f"analyze: warning: {args.file} is incomplete: its run was stopped or killed, or is "
+              f"still running; it holds spikes up to t = {res.meta.get('t_flushed_ms', '?')} ms "
+              "(resume it with distsim run --resume)", file=sys.stderr)
     if not args.no_figures:
         fig_dir = args.fig_dir or os.path.splitext(os.path.abspath(args.file))[0] + "_figures"
         summary["figures"] = _plot(res, fig_dir)

@@ -352,7 +352,7 @@ class AnalysisResult:
         n = sum(p.size for p in self.populations)
         tot = sum(p.n_spikes for p in self.populations)
         dur_s = (self.t_stop - self.t_start) / 1000.0
-        meta_keys = ("model", "dt_ms", "t_sim_ms", "t_presim_ms", "seed", "n_ranks",
+        meta_keys = ("model", "complete", "dt_ms", "t_sim_ms", "t_presim_ms", "seed", "n_ranks",
                      "n_synapses", "build_time_s", "sim_time_s", "rtf", "peak_rss_bytes")
         meta = {k: _jsonable(self.meta[k]) for k in meta_keys if k in self.meta}
         return {

@@ -3,7 +3,9 @@
 Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libsonata's
 ``SpikeReader`` and ``SomaReportReader`` read it)::
 
-    /meta                               attrs: layout_version (2), run_id, spec_sha256, dt_ms,
+    /meta                               attrs: layout_version (2), complete (1 once the run
+                                        reached its end; 0 while running, stopped or killed),
+                                        run_id, spec_sha256, dt_ms,
                                         seed, n_ranks, model, spec_json,
                                         reference_rates_json, versions_json, t_presim_ms,
                                         t_sim_ms, t_flushed_ms, and at close build_time_s,
@@ -197,7 +199,7 @@ class HDF5Recorder:
         if self.run_id is None:
             self.run_id = new_run_id(comm)
         text = spec_json(net)
-        meta = {"layout_version": LAYOUT_VERSION, "run_id": str(self.run_id),
+        meta = {"layout_version": LAYOUT_VERSION, "complete": np.int8(0), "run_id": str(self.run_id),
                 "spec_sha256": spec_sha256(text),
                 "dt_ms": self.dt, "seed": int(sim.seed), "n_ranks": int(self.size),
                 "model": str(net.name),
@@ -246,6 +248,7 @@ class HDF5Recorder:
             g["times"].resize((n,))
             self._set_report_stop(g, n)
         m = f["meta"]
+        m.attrs["complete"] = np.int8(0)  # until this segment closes without a stop
         m.attrs["t_flushed_ms"] = step * self.dt
         m.attrs["t_sim_ms"] = step * self.dt
         m.attrs["n_ranks"] = int(self.size)
@@ -543,6 +546,9 @@ class HDF5Recorder:
         final = {k: info[k] for k in ("build_time_s", "sim_time_s", "rtf", "n_synapses",
                                       "peak_rss_bytes", "t_sim_ms")}
         final["t_flushed_ms"] = self.t_flushed_ms
+        # 1 only when the run reached its end; a stopped (signal) or killed run keeps 0, so
+        # the file tells what mpirun's exit code may not
+        final["complete"] = np.int8(0 if getattr(sim, "stopped", False) else 1)
 
         def write_final(final):
             m = self.f["meta"]
