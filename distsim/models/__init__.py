@@ -35,7 +35,8 @@ tuple types and registers the function with the driver; nothing else is needed.
 """
 from .gif_pop_psc_exp import GifPopPscExp
 from .gif_psc_exp import GifPscExp
+from .iaf_psc_alpha import IafPscAlpha
 from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
 
-MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, GifPscExp, GifPopPscExp)}
+MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, IafPscAlpha, GifPscExp, GifPopPscExp)}
