@@ -105,6 +105,22 @@ def _draw_sources(rule, key, t, j, src_lo, n_src, k_fixed, p, tgt_count, tgt_off
 
 
 @njit(cache=True)
+def _store_synapse(s, tl, w, d, inv_dt, max_code, pos, out_tgt, out_w, out_d, overflow):
+    """Write one synapse of source ``s`` (target local index ``tl``, weight ``w``, delay ``d``
+    ms rounded to steps, clipped to ``max_code`` with ``overflow[0]`` set) at its row's next
+    position ``pos[s]``, and advance that position. Returns None."""
+    q = pos[s]
+    out_tgt[q] = tl
+    out_w[q] = w
+    ds = int(math.floor(d * inv_dt + 0.5))
+    if ds > max_code:
+        overflow[0] = 1
+        ds = max_code
+    out_d[q] = ds
+    pos[s] = q + 1
+
+
+@njit(cache=True)
 def generate_projection(mode, rule, seed, proj_id, src_lo, n_src, tgt_lo, tgt_gids, tgt_lidx,
                         k_fixed, p, tgt_counts, allow_autapses, allow_multapses,
                         wspec, dspec, inv_dt, counts, pos, out_tgt, out_w, out_d,
@@ -136,16 +152,7 @@ def generate_projection(mode, rule, seed, proj_id, src_lo, n_src, tgt_lo, tgt_gi
         for m in range(n):
             w, c = draw_value(wk, wspec[1], wspec[2], wspec[3], wspec[4], key, c)
             d, c = draw_value(dk, dspec[1], dspec[2], dspec[3], dspec[4], key, c)
-            s = srcbuf[m]
-            q = pos[s]
-            out_tgt[q] = tl
-            out_w[q] = w
-            ds = int(math.floor(d * inv_dt + 0.5))
-            if ds > max_code:
-                overflow[0] = 1
-                ds = max_code
-            out_d[q] = ds
-            pos[s] = q + 1
+            _store_synapse(srcbuf[m], tl, w, d, inv_dt, max_code, pos, out_tgt, out_w, out_d, overflow)
     return total
 
 
@@ -360,14 +367,5 @@ def generate_spatial_projection(mode, rule, seed, proj_id, src_lo, src_pos, tgt_
                 d = dspec[1] + dspec[2] * distbuf[m]
             else:
                 d, c = draw_value(dk, dspec[1], dspec[2], dspec[3], dspec[4], key, c)
-            s = srcbuf[m]
-            q = pos[s]
-            out_tgt[q] = tl
-            out_w[q] = w
-            ds = int(math.floor(d * inv_dt + 0.5))
-            if ds > max_code:
-                overflow[0] = 1
-                ds = max_code
-            out_d[q] = ds
-            pos[s] = q + 1
+            _store_synapse(srcbuf[m], tl, w, d, inv_dt, max_code, pos, out_tgt, out_w, out_d, overflow)
     return total
