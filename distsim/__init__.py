@@ -7,40 +7,115 @@ import os as _os
 
 __version__ = "0.1.0"
 
+_STALE_AFTER_S = 60.0  # a job directory whose process is gone is removed after this age
+
+
+def _mpi_rank_size():
+    """(rank, size) as strings from the launcher's environment, or (None, None) outside MPI."""
+    for rv, sv in (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                   ("PMIX_RANK", "PMIX_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        if rv in _os.environ:
+            return _os.environ[rv], _os.environ.get(sv, "2")
+    return None, None
+
+
+def job_cache_dir(base, rank, host=None, pid=None):
+    """This process's private numba cache directory under ``base``:
+    ``<base>/jobs/<host>-<pid>-rank<R>``. The process id makes it unique among the running
+    processes of a host, so two MPI jobs started at once never share (or delete) one."""
+    import socket
+    host = host or socket.gethostname().split(".")[0]
+    pid = _os.getpid() if pid is None else pid
+    return _os.path.join(base, "jobs", f"{host}-{pid}-rank{rank}")
+
+
+def _remove_stale_job_dirs(jobs):
+    """Remove this host's job cache directories whose process has ended (killed jobs leave
+    them behind); only directories older than a minute, so a starting job is never touched."""
+    import shutil
+    import socket
+    import time
+    host = socket.gethostname().split(".")[0]
+    try:
+        names = _os.listdir(jobs)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        head, _, tail = name.rpartition("-rank")
+        h, _, pid = head.rpartition("-")
+        if h != host or not pid.isdigit() or not tail.isdigit():
+            continue
+        try:
+            _os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # exists but not ours
+        path = _os.path.join(jobs, name)
+        try:
+            if now - _os.stat(path).st_mtime > _STALE_AFTER_S:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _set_numba_cache_dir(path):
+    """Point numba at ``path``: through the environment (read when numba is imported) and, if
+    numba was imported before distsim, through its config (read when a kernel is defined)."""
+    import sys
+    _os.environ["NUMBA_CACHE_DIR"] = path
+    if "numba" in sys.modules:
+        from numba.core import config
+        config.CACHE_DIR = path
+
 
 def _numba_cache_setup():
     """Choose the numba cache directory before numba is imported.
 
     Ranks compiling into one shared cache at once corrupt it (seen here: wrong numbers, or
     "can't unbox array"). So a serial process uses ``~/.cache/distsim/numba/shared`` (which
-    ``distsim warm`` fills during set-up), and under MPI every rank gets its own directory,
-    seeded with a copy of the warm shared cache so that no rank compiles.
+    ``distsim warm`` fills during set-up), and under MPI every rank of every job gets its own
+    fresh directory (:func:`job_cache_dir`), seeded with a copy of the warm shared cache so
+    that no rank compiles, and removed when the process exits. A ``NUMBA_CACHE_DIR`` set by
+    the user is kept; one inherited from a distsim parent process is replaced.
     """
-    if "NUMBA_CACHE_DIR" in _os.environ:
-        return
+    owner = _os.environ.get("DISTSIM_NUMBA_CACHE_OWNER")
+    if "NUMBA_CACHE_DIR" in _os.environ and owner in (None, str(_os.getpid())):
+        _set_numba_cache_dir(_os.environ["NUMBA_CACHE_DIR"])
+        return  # set by the user (or already by this process)
+    # a value inherited from a distsim parent (e.g. pytest starting mpirun) is not ours
+    _os.environ["DISTSIM_NUMBA_CACHE_OWNER"] = str(_os.getpid())
     base = _os.environ.get("DISTSIM_CACHE_DIR",
                            _os.path.join(_os.path.expanduser("~"), ".cache", "distsim", "numba"))
     shared = _os.path.join(base, "shared")
-    rank = size = None
-    for rv, sv in (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
-                   ("PMIX_RANK", "PMIX_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
-        if rv in _os.environ:
-            rank, size = _os.environ[rv], _os.environ.get(sv, "2")
-            break
+    rank, size = _mpi_rank_size()
     if rank is None or size == "1":
-        _os.environ["NUMBA_CACHE_DIR"] = shared
+        _set_numba_cache_dir(shared)
         return
-    mine = _os.path.join(base, f"rank{rank}")
-    if _os.path.isdir(shared):
-        # a fresh, complete copy: merging file by file pairs one writer's index with another
-        # writer's code files, and numba then reloads a wrong entry on every call
-        import shutil
-        try:
-            shutil.rmtree(mine, ignore_errors=True)
+    import atexit
+    import shutil
+    _remove_stale_job_dirs(_os.path.join(base, "jobs"))
+    mine = job_cache_dir(base, rank)
+    shutil.rmtree(mine, ignore_errors=True)  # a dead process's leftover with our pid
+    # a fresh, complete copy: merging file by file pairs one writer's index with another
+    # writer's code files, and numba then reloads a wrong entry on every call
+    try:
+        if _os.path.isdir(shared):
             shutil.copytree(shared, mine)
-        except OSError:
-            pass  # a cold cache only costs compile time
-    _os.environ["NUMBA_CACHE_DIR"] = mine
+        else:
+            _os.makedirs(mine, exist_ok=True)
+    except OSError as e:  # a cold cache only costs compile time, but say so
+        import sys
+        print(f"distsim: rank {rank}: could not copy the numba cache {shared} to {mine} ({e}); "
+              "kernels will be compiled", file=sys.stderr, flush=True)
+    try:
+        _os.utime(mine)  # copytree kept the shared cache's old time; this one is in use now
+    except OSError:
+        pass
+    atexit.register(shutil.rmtree, mine, True)
+    _set_numba_cache_dir(mine)
 
 
 _numba_cache_setup()

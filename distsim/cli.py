@@ -9,7 +9,10 @@
 
 An error in the input names the field, its value and what is allowed, and stops every rank
 before any work starts (exit code 2). Any other exception on one rank prints the rank and
-the error and aborts the whole MPI job (exit code 1): it never hangs.
+the error and aborts the whole MPI job (exit code 1): it never hangs. SIGTERM or SIGINT
+(Ctrl-C) stops every rank of ``run`` at one step: the output is flushed, a checkpoint is
+written if there is an output file, MPI is finalized and the exit code is 143 (SIGTERM) or
+130 (SIGINT); during start-up nothing is written. A second SIGINT aborts at once.
 """
 import argparse
 import contextlib
@@ -17,6 +20,92 @@ import json
 import os
 import sys
 import traceback
+
+
+class Stopped(Exception):
+    """Every rank agreed to stop before the simulation started (a signal during start-up)."""
+
+    def __init__(self, signum):
+        self.code = stop_exit_code(signum)
+        super().__init__(f"stopped by {_signal_name(signum)} during start-up; nothing was written")
+
+
+def _signal_name(signum):
+    import signal
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def stop_exit_code(signum):
+    """Exit code of a run stopped by signal ``signum``: 128 + signum (143 SIGTERM, 130 SIGINT)."""
+    return 128 + int(signum)
+
+
+class StopOnSignal:
+    """SIGTERM and SIGINT handler of ``distsim run``: remembers the signal and asks the attached
+    Simulation to stop (all ranks then stop at one step, see ``Simulation.request_stop``).
+
+    Installed at the very start of ``main``, so a signal during imports or the build is kept
+    and acted on at the next stop point (:meth:`check`) instead of killing the process with
+    nothing said. A second SIGINT raises KeyboardInterrupt (under ``python -m mpi4py``: an
+    MPI_Abort of the whole job); a second SIGTERM is ignored, so the stop that is already
+    writing the checkpoint finishes.
+    """
+
+    SIGNALS = ("SIGTERM", "SIGINT")
+
+    def __init__(self):
+        self.signum = 0
+        self.sim = None
+        self._old = {}
+
+    def install(self):
+        """Take over SIGTERM and SIGINT (main thread only). Returns self."""
+        import signal
+        for name in self.SIGNALS:
+            sig = getattr(signal, name)
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def uninstall(self):
+        """Restore the previous handlers."""
+        import signal
+        for sig, h in self._old.items():
+            signal.signal(sig, h)
+        self._old = {}
+
+    def _handle(self, signum, frame):
+        import signal
+        if self.signum and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # Ctrl-C twice: stop now
+        if not self.signum:
+            self.signum = int(signum)
+        if self.sim is not None:
+            self.sim.request_stop()
+
+    def attach(self, sim):
+        """Route later signals to ``sim``; a signal that came earlier stops it at once."""
+        self.sim = sim
+        if self.signum:
+            sim.request_stop()
+
+    def detach(self):
+        """Stop routing signals to the Simulation."""
+        self.sim = None
+
+    def check(self, comm):
+        """Stop point outside the simulation loop (every rank calls it at the same place):
+        raise :class:`Stopped` on every rank if any rank got a signal."""
+        signum = comm.allreduce_max(self.signum)
+        if signum:
+            self.signum = self.signum or signum
+            raise Stopped(signum)
+
+
+STOP = StopOnSignal()
+STOP_CODES = (130, 143)  # SIGINT, SIGTERM: every rank returns the same one (the signal is agreed)
 
 
 def _parse_sets(items):
@@ -176,8 +265,6 @@ def cmd_run(args, comm):
 
 def _run(args, comm, cleanup):
     """cmd_run's body; ``cleanup`` (an ExitStack) releases the output lock at every exit."""
-    import signal
-
     from .engine import Simulation
     from .engine import checkpoint as ckpt
     from .recording.identity import check_output_for_resume, new_run_id, on_rank0
@@ -218,6 +305,7 @@ def _run(args, comm, cleanup):
             raise SpecError("--checkpoint-every", args.checkpoint_every, "needs an output file (-o)")
     check_run_times(args, net.dt_ms)
     check_memory(net, comm, args)
+    STOP.check(comm)  # a signal during start-up: stop before the build
     sim = Simulation(net, seed=seed, comm=comm, recorder=None, progress=not args.quiet)
     info = sim.info()
     if comm.rank == 0 and not args.quiet:
@@ -230,6 +318,8 @@ def _run(args, comm, cleanup):
     end = presim_end + int(round(args.t_sim / dt))
     if sim.step > end:
         raise SpecError("--t-sim", args.t_sim, f"the run is already at {sim.step * dt - t_presim} ms")
+    STOP.check(comm)  # a signal during the build: stop before anything is written
+    first_step = sim.step
     recorder = None
     if output:
         from .recording.hdf5 import HDF5Recorder
@@ -249,7 +339,7 @@ def _run(args, comm, cleanup):
                   file=sys.stderr, flush=True)
 
     hook = on_checkpoint if output else None
-    old = signal.signal(signal.SIGTERM, lambda *a: sim.request_stop())
+    STOP.attach(sim)
     presim_time_s = 0.0
     try:
         if sim.step < presim_end:
@@ -260,7 +350,7 @@ def _run(args, comm, cleanup):
             sim.recorder = recorder
             sim.run_until(end, args.checkpoint_every, hook)
     finally:
-        signal.signal(signal.SIGTERM, old)
+        STOP.detach()
     info = sim.info()
     if recorder is not None:
         if recorder.sim is None:  # nothing recorded yet (stopped during warm-up)
@@ -268,20 +358,27 @@ def _run(args, comm, cleanup):
         else:
             recorder.close(sim)
     if sim.stopped:
+        signum = comm.allreduce_max(STOP.signum) or 15  # the stop flag came from a signalled rank
         if comm.rank == 0:
             t_rec = max(0.0, sim.step * dt - t_presim)
-            print(f"distsim: stopped by SIGTERM at t = {sim.step * dt:.1f} ms ({t_rec:.1f} ms recorded); "
-                  f"checkpoint and output are complete up to there. Resume with:\n"
-                  f"  mpirun -n N python -m mpi4py -m distsim run --resume {output} --t-sim {args.t_sim:g}",
-                  file=sys.stderr, flush=True)
-        return 143
+            if output:
+                what = (f"checkpoint and output are complete up to there. Resume with:\n"
+                        f"  mpirun -n N python -m mpi4py -m distsim run --resume {output} --t-sim {args.t_sim:g}")
+            else:
+                what = "no output file was given, so nothing was kept."
+            print(f"distsim: stopped by {_signal_name(signum)} at t = {sim.step * dt:.1f} ms "
+                  f"({t_rec:.1f} ms recorded); {what}", file=sys.stderr, flush=True)
+        return stop_exit_code(signum)
     if comm.rank == 0:
         out = {k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "build_time_s",
                                     "peak_rss_bytes", "synapse_bytes", "n_spikes", "n_events")}
         out["presim_time_s"] = presim_time_s
         out["sim_time_s"] = info["sim_time_s"] - presim_time_s
         out["t_sim_ms"] = args.t_sim
-        out["rtf"] = out["sim_time_s"] / (args.t_sim * 1e-3) if args.t_sim > 0 else float("nan")
+        # real-time factor of what this process simulated (after --resume: the resumed part)
+        t_done_ms = (end - max(first_step, presim_end)) * dt
+        out["t_simulated_ms"] = t_done_ms
+        out["rtf"] = out["sim_time_s"] / (t_done_ms * 1e-3) if t_done_ms > 0 else float("nan")
         print(json.dumps(out))
     return 0
 
@@ -312,9 +409,32 @@ def cmd_warm(args, comm):
                    Device("spike_recorder", ["P"]),
                    Device("multimeter", ["P"], {"interval_ms": 0.5, "record_from": ["n_events", "mean"]})], dt_ms=0.5)
     Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+    _warm_exchange(comm)
     if comm.rank == 0:
         print("[distsim] numba kernels compiled", file=sys.stderr)
     return 0
+
+
+def _warm_exchange(comm):
+    """Compile the spike exchange and checkpoint kernels for every array layout a run meets.
+
+    ``sort_spikes`` and ``deliver`` get strided views of the received records, which numba
+    types as layout 'A', or 'C' when a slice brings exactly one spike (numpy flags a
+    one-element view contiguous); both versions were compiled on every MPI run before. So
+    this network has slices with one spike (B) and with four at once (A, identical neurons),
+    and events still pending at the end, which ``pool_dump``/``pool_load`` (checkpoints) move.
+    """
+    from .engine import Simulation
+    from .recording import MemoryRecorder
+    from .spec import Network, Population, Projection
+
+    net = Network([Population("A", "iaf_psc_delta", 4, {"I_e": 1000.0, "V_m": -70.0}),
+                   Population("B", "iaf_psc_delta", 1, {"I_e": 800.0, "V_m": -70.0})],
+                  [Projection("A", "B", "all_to_all", weight=0.1, delay_ms=2.0),
+                   Projection("B", "A", "all_to_all", weight=0.1, delay_ms=2.0)])
+    sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(10.0)
+    sim.events.load(sim.events.records(sim.rank, sim.size), sim.rank, sim.size)
+    sim.run(10.0)
 
 
 def cmd_analyze(args, comm):
@@ -418,18 +538,34 @@ def main(argv=None):
         args = argparse.Namespace(cmd=argv[0], rest=argv[1:])
     else:
         args = build_parser().parse_args(argv)
-    from .comm import get_comm
+    if args.cmd == "run":
+        STOP.install()  # before the slow imports and the build
+    from .comm import check_launch, get_comm
     from .spec import SpecError
 
     comm = get_comm(serial=args.cmd in ("analyze", "meanfield", "models"))
     handlers = {"run": cmd_run, "warm": cmd_warm, "analyze": cmd_analyze, "meanfield": cmd_meanfield,
                 "models": cmd_models}
     try:
-        return handlers[args.cmd](args, comm)
+        check_launch(comm)
+        code = handlers[args.cmd](args, comm)
+        if args.cmd == "run" and code in STOP_CODES:
+            comm.finalize()  # every rank stopped together: end MPI cleanly, not by MPI_Abort
+        return code
+    except Stopped as e:
+        if comm.rank == 0:
+            print(f"distsim: {e}", file=sys.stderr, flush=True)
+        comm.finalize()
+        return e.code
     except SpecError as e:
         if comm.rank == 0:
             print(f"distsim: error: {e}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:  # a second Ctrl-C (or SIGINT outside ``run``): end every rank now
+        print(f"distsim: rank {comm.rank} of {comm.size} interrupted", file=sys.stderr, flush=True)
+        if comm.size > 1:
+            comm.abort(130)
+        return 130
     except Exception as e:  # noqa: BLE001 - one rank failing must end the whole job
         print(f"distsim: rank {comm.rank} of {comm.size} failed: {type(e).__name__}: {e}",
               file=sys.stderr, flush=True)

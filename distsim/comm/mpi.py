@@ -74,3 +74,11 @@ class MPIComm:
     def abort(self, code=1):
         """MPI_Abort the whole job."""
         self.mpi_comm.Abort(code)
+
+    def finalize(self):
+        """End MPI on this rank (MPI_Finalize, collective: every rank calls it). After it, a
+        non-zero exit code no longer makes ``python -m mpi4py`` call MPI_Abort, so a clean stop
+        (SIGTERM, SIGINT) ends every rank normally with that code."""
+        if MPI.Is_initialized() and not MPI.Is_finalized():
+            self.mpi_comm.Barrier()
+            MPI.Finalize()

@@ -52,6 +52,9 @@ class SerialComm:
         a = 0 if send_displs is None else int(send_displs[0])
         recvbuf[:n] = sendbuf[a:a + n]
 
+    def finalize(self):
+        """No-op (no MPI)."""
+
     def abort(self, code=1):
         """Terminate the job."""
         sys.exit(code)

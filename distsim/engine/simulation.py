@@ -88,6 +88,7 @@ class Simulation:
         self.comm.barrier()
         self.build_time_s = time.perf_counter() - t_start
         self.sim_time_s = 0.0
+        self.steps_run = 0  # steps simulated by this object (not those before a restore)
 
     # ---------------------------------------------------------------- build
     def _build(self):
@@ -347,6 +348,7 @@ class Simulation:
                     self._print_progress(end, n_steps, now - wall0)
                     last_print = now
         self.sim_time_s += time.perf_counter() - wall0
+        self.steps_run += self.step - (end - n_steps)
         return self
 
     def _print_progress(self, end, n_steps, wall):
@@ -457,7 +459,9 @@ class Simulation:
             "t_sim_ms": t_ms,
             "build_time_s": self.comm.allreduce_max(self.build_time_s),
             "sim_time_s": self.comm.allreduce_max(self.sim_time_s),
-            "rtf": self.comm.allreduce_max(self.sim_time_s) / (t_ms * 1e-3) if t_ms > 0 else float("nan"),
+            # wall time over the simulated time of this object's runs (after a restore: the resumed part)
+            "rtf": self.comm.allreduce_max(self.sim_time_s) / (self.steps_run * self.dt * 1e-3)
+            if self.steps_run > 0 else float("nan"),
             "peak_rss_bytes": int(self.comm.allreduce_sum(peak_rss_bytes())),
             "synapse_bytes": int(self.comm.allreduce_sum(self.syn.nbytes)),
             "n_events": int(self.comm.allreduce_sum(self.n_events)),

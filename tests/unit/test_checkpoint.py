@@ -69,7 +69,9 @@ def test_sigterm_writes_checkpoint_and_resume_completes_identically(tmp_path, fu
     time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)  # mpirun forwards it to every rank, as srun does
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode != 0
+    # ranks exit 143 after MPI_Finalize; hydra's mpirun reports 0 for processes it reaps after
+    # forwarding a signal, so either (never a crash code); see tests/unit/test_signals.py
+    assert proc.returncode in (143, 0), err
     assert "stopped by SIGTERM" in err and "--resume" in err, err
     import h5py
     with h5py.File(out, "r") as f:  # the output is valid as it stands

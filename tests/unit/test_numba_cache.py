@@ -1,0 +1,148 @@
+"""numba cache directories: every rank of every MPI job gets its own fresh copy of the warm
+cache (two jobs at once on one machine never share or delete one), removed at exit; and
+``distsim warm`` compiles every kernel that an MPI run of the built-in models uses."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import distsim
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SHOW_DIR = textwrap.dedent("""
+    import os, sys, time
+    import distsim
+    d = os.environ["NUMBA_CACHE_DIR"]
+    with open(os.path.join(sys.argv[2], str(os.getpid())), "w") as f:
+        f.write(f"{d} {os.path.exists(os.path.join(d, 'marker'))}")
+    time.sleep(float(sys.argv[1]))
+""")
+
+
+def test_two_concurrent_mpi_jobs_use_separate_cache_dirs(tmp_path):
+    base = tmp_path / "cache"
+    (base / "shared").mkdir(parents=True)
+    (base / "shared" / "marker").write_text("warm")
+    script = tmp_path / "show.py"
+    script.write_text(SHOW_DIR)
+    # this pytest process imported distsim, so NUMBA_CACHE_DIR is set in its environment:
+    # the children must not inherit it (ranks sharing one cache corrupt it)
+    assert "NUMBA_CACHE_DIR" in os.environ
+    env = dict(os.environ, DISTSIM_CACHE_DIR=str(base), PYTHONPATH=ROOT)
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    jobs = [subprocess.Popen(["mpirun", "-n", "2", sys.executable, str(script), "4", str(seen)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [j.communicate(timeout=120) for j in jobs]
+    for j, (o, e) in zip(jobs, outs):
+        assert j.returncode == 0, e
+    lines = [f.read_text().split() for f in seen.iterdir()]
+    dirs = [d for d, _ in lines]
+    assert len(dirs) == 4 and len(set(dirs)) == 4, dirs  # one per rank and job
+    assert all(copied == "True" for _, copied in lines)  # each seeded with the warm cache
+    jobs_dir = base / "jobs"
+    assert all(os.path.dirname(d) == str(jobs_dir) for d in dirs)
+    host = socket.gethostname().split(".")[0]
+    assert all(os.path.basename(d).startswith(host + "-") for d in dirs)
+    assert not any(os.path.exists(d) for d in dirs)  # removed at exit
+    assert (base / "shared" / "marker").read_text() == "warm"
+
+
+def test_stale_job_dirs_of_ended_processes_are_removed(tmp_path):
+    jobs = tmp_path / "jobs"
+    p = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(p.stdout)
+    live = os.getpid()
+    old = time.time() - 3600
+    names = {"dead_old": distsim.job_cache_dir(str(tmp_path), 0, pid=dead),
+             "dead_new": distsim.job_cache_dir(str(tmp_path), 1, pid=dead),
+             "live_old": distsim.job_cache_dir(str(tmp_path), 0, pid=live),
+             "other_host": distsim.job_cache_dir(str(tmp_path), 0, host="elsewhere", pid=dead)}
+    for k, d in names.items():
+        os.makedirs(d)
+        if k != "dead_new":
+            os.utime(d, (old, old))
+    distsim._remove_stale_job_dirs(str(jobs))
+    assert not os.path.exists(names["dead_old"])
+    for k in ("dead_new", "live_old", "other_host"):  # starting, running, or not ours to judge
+        assert os.path.exists(names[k]), k
+
+
+def test_srun_with_wrong_mpi_plugin_is_refused():
+    from distsim.comm import SerialComm, check_launch
+    from distsim.spec import SpecError
+
+    class OneRankMPI(SerialComm):
+        mpi_comm = object()  # an MPI communicator of size 1
+
+    with pytest.raises(SpecError, match="--mpi=pmi2"):
+        check_launch(OneRankMPI(), {"SLURM_STEP_NUM_TASKS": "2"})
+    check_launch(OneRankMPI(), {"SLURM_STEP_NUM_TASKS": "1"})
+    check_launch(OneRankMPI(), {})
+    check_launch(SerialComm(), {"SLURM_STEP_NUM_TASKS": "2"})  # analyze/meanfield: serial on purpose
+
+
+# every numba dispatcher of distsim, with its cache statistics, after small runs of the
+# built-in models on this rank (run under mpirun -n 2)
+COVERAGE = textwrap.dedent("""
+    import json, os, sys
+    import numba  # before distsim on purpose: distsim must still choose the cache directory
+    from distsim.cli import main
+
+    out = sys.argv[1]
+    runs = [("brunel", ["order=20", "voltmeter=2"]),
+            ("microcircuit", ["N_scaling=0.005", "K_scaling=0.05", "thalamic=true", "th_start=5",
+                              "dc_stimulus=true", "voltmeter=2"]),
+            ("gif_populations", ["form=meso", "size=20", "t_step=5", "n_voltmeter=2"]),
+            ("gif_populations", ["form=micro", "size=20", "t_step=5", "n_voltmeter=2"]),
+            ("gif_populations", ["form=micro_dense", "size=20", "t_step=5"])]
+    for i, (name, sets) in enumerate(runs):
+        path = os.path.join(out, f"{i}.h5")
+        args = ["run", name, "--seed", "1", "--t-presim", "5", "--t-sim", "15", "-o", path,
+                "--checkpoint-every", "10", "-q"]
+        for kv in sets:
+            args += ["--set", kv]
+        assert main(args) == 0, name
+        assert main(["run", "--resume", path, "--t-sim", "20", "-q"]) == 0, name
+    # the models at their defaults (small), without an output file
+    for name, sets in (("brunel", ["order=50"]), ("microcircuit", ["N_scaling=0.01"]),
+                       ("gif_populations", [])):
+        args = ["run", name, "--t-sim", "10", "-q"]
+        for kv in sets:
+            args += ["--set", kv]
+        assert main(args) == 0, name
+    missing = []
+    for mod in [m for k, m in list(sys.modules.items()) if k.startswith("distsim")]:
+        for obj in vars(mod).values():
+            if isinstance(obj, numba.core.registry.CPUDispatcher):
+                if not obj.stats.cache_path.startswith(os.environ["NUMBA_CACHE_DIR"]):
+                    missing.append(f"{obj.py_func.__name__}: cache {obj.stats.cache_path} is not "
+                                   f"this rank's {os.environ['NUMBA_CACHE_DIR']}")
+                if sum(obj.stats.cache_misses.values()):
+                    missing.append(f"{obj.py_func.__module__}.{obj.py_func.__name__}: "
+                                   f"{[str(s) for s in obj.stats.cache_misses]}")
+    if int(os.environ.get("PMI_RANK", "0")) == 0:
+        print(json.dumps(sorted(set(missing))))
+""")
+
+
+def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
+    base = tmp_path / "cache"
+    env = dict(os.environ, DISTSIM_CACHE_DIR=str(base), PYTHONPATH=ROOT)
+    env.pop("NUMBA_CACHE_DIR", None)
+    p = subprocess.run([sys.executable, "-m", "distsim", "warm"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr
+    script = tmp_path / "coverage.py"
+    script.write_text(COVERAGE)
+    p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", str(script), str(tmp_path)], env=env,
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    missing = json.loads(p.stdout.strip().splitlines()[-1])
+    assert missing == [], "compiled during an MPI run, not by distsim warm:\n" + "\n".join(missing)
