@@ -73,15 +73,16 @@ def _table(res, net):
 
 def main(argv=None):
     """Run ``distsim meanfield``; returns the exit code (0 ok, 1 no solution, 2 bad input)."""
-    from ..cli import _parse_sets, load_model
+    from ..cli import load_model
     from ..spec import SpecError
+    from ..spec.overrides import parse_sets
 
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # argparse: usage errors (2) and --help (0)
         return int(e.code or 0)
     try:
-        net = load_model(args.model, _parse_sets(args.set))
+        net = load_model(args.model, parse_sets(args.set))
         res = predict(net)
     except SpecError as e:
         print(f"distsim meanfield: error: {e}", file=sys.stderr, flush=True)
