@@ -435,6 +435,8 @@ def _warm_exchange(comm):
     sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(10.0)
     sim.events.load(sim.events.records(sim.rank, sim.size), sim.rank, sim.size)
     sim.run(10.0)
+    from .engine.exchange import warm_kernels
+    warm_kernels()  # the slot overflow path too
 
 
 def cmd_analyze(args, comm):

@@ -9,7 +9,8 @@ import numpy as np
 from ..comm import get_comm
 from ..connectivity import build_synapses
 from .events import EventLists
-from ..kernels.delivery import pack_records, sort_spikes
+from .exchange import SpikeExchange
+from ..kernels.delivery import sort_spikes
 from ..kernels.poisson import cdf_table, stack_tables
 from ..kernels.rng import TAG_ESCAPE, TAG_INIT, TAG_POISSON, draw_per_gid, keys_per_gid
 from ..models import MODELS
@@ -19,10 +20,6 @@ from ..spec.nest_time import (device_time_steps, spike_generator_stamps, step_cu
                               tics_per_step)
 from ..spec.network import STIMULATORS
 from ..spec.values import Value
-
-REC_WIDTH = 3  # int64 fields per spike record: gid, stamp (steps), multiplicity
-STOP_FLAG = np.int64(1) << np.int64(62)  # set in a rank's Alltoall count: "stop after this slice"
-
 
 class Group:
     """Consecutive populations of one model (and one voltmeter) on this rank: one kernel call
@@ -143,11 +140,8 @@ class Simulation:
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
         self.out_stamp = np.empty_like(self.out_idx)
         self.out_mult = np.ones_like(self.out_idx)  # multiplicity of each output record
-        self.sendbuf = np.empty(self.out_idx.size * REC_WIDTH, dtype=np.int64)
-        self._send_counts = np.empty(size, dtype=np.int64)
-        self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
+        self.exchange = SpikeExchange(self.comm, self.out_idx.size)  # the spike exchange protocol
         self._no_rec = (np.empty(0, np.int64), np.empty((0, 0)), 1, 0)
-        self._zero_displs = np.zeros(size, dtype=np.int64)
         self.n_synapses = self.comm.allreduce_sum(self.syn.n)
         self.has_multiplicity = any(MODELS[p.model].emits_multiplicity for p in net.populations)
 
@@ -425,24 +419,13 @@ class Simulation:
                                               buf[:, v * nrec + cols])
 
     def _exchange_and_deliver(self, n_out):
-        """Send this slice's n_out spikes (out_idx, out_stamp) to every rank, receive every
-        rank's, and deliver them into the event lists (per-step cost kept to a few calls)."""
-        n = pack_records(self.out_idx, self.out_stamp, self.out_mult, n_out, self.size, self.rank,
-                         self.sendbuf)
-        send_counts = self._send_counts
-        send_counts.fill(n | STOP_FLAG if self.stop_requested else n)
-        recv_counts = self.comm.alltoall_counts(send_counts)
-        send_counts.fill(n)
-        if recv_counts.max() >= STOP_FLAG:
+        """Send this slice's n_out spikes (out_idx, out_stamp, out_mult) to every rank and
+        receive every rank's in one collective (``engine.exchange``; a stop request rides
+        along), then deliver them into the event lists in (stamp, gid) order."""
+        g, st, mult, stop = self.exchange.exchange(self.out_idx, self.out_stamp, self.out_mult,
+                                                   n_out, self.stop_requested)
+        if stop:
             self.stopped = True
-            recv_counts = recv_counts & ~STOP_FLAG
-        total = int(recv_counts.sum())
-        if total > self.recvbuf.size:
-            self.recvbuf = np.empty(max(total, 2 * self.recvbuf.size), dtype=np.int64)
-        # every rank gets the same records: one send block, displacement 0 for all
-        self.comm.alltoallv(self.sendbuf, send_counts, self.recvbuf, recv_counts, self._zero_displs)
-        r = self.recvbuf[:total]
-        g, st, mult = r[0::3], r[1::3], r[2::3]
         if g.size:
             order = sort_spikes(g, st, self.n_neurons)
             self.n_events += self.events.deliver(g, st, mult, order, self.syn)
