@@ -345,9 +345,9 @@ def _run(args, comm, cleanup):
         if sim.step < presim_end:
             sim.run_until(presim_end, args.checkpoint_every, hook)
             presim_time_s = sim.sim_time_s
-            sim.n_spikes = sim.n_events = 0  # count the recorded part only
+            sim.reset_counts()  # count the recorded part only
         if not sim.stopped:
-            sim.recorder = recorder
+            sim.set_recorder(recorder)
             sim.run_until(end, args.checkpoint_every, hook)
     finally:
         STOP.detach()
@@ -433,7 +433,7 @@ def _warm_exchange(comm):
                   [Projection("A", "B", "all_to_all", weight=0.1, delay_ms=2.0),
                    Projection("B", "A", "all_to_all", weight=0.1, delay_ms=2.0)])
     sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(10.0)
-    sim.events.load(sim.events.records(sim.rank, sim.size), sim.rank, sim.size)
+    sim.load_state(sim.state_dict())  # the checkpoint kernels (pool_dump, pool_load)
     sim.run(10.0)
     from .engine.exchange import warm_kernels
     warm_kernels()  # the slot overflow path too

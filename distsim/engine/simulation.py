@@ -453,6 +453,40 @@ class Simulation:
             "max_delay_steps": self.max_delay,
         }
 
+    # ---------------------------------------------------------------- public state API
+    def state_dict(self):
+        """This rank's dynamic state by gid (what a checkpoint stores). Returns a dict:
+        ``step`` (next step), ``ring_slots`` (number of event lists), ``state``
+        {population: {variable: array over the population's neurons on this rank in gid order
+        (``partition.local_gids``)}}, ``pending`` {kind: (slot, gid, value)} (the events on
+        their way, ``EventLists.records``) and ``ring_cur`` (current-input rows, pA, [rows,
+        local neurons]). Arrays may be views of the live state: copy to keep them."""
+        return {"step": self.step, "ring_slots": self.R_ev,
+                "state": {pop.name: g.pop_state(k) for g in self.groups for k, pop in enumerate(g.pops)},
+                "pending": self.events.records(self.rank, self.size),
+                "ring_cur": self.ring_cur[:, : self.n_local]}
+
+    def load_state(self, state):
+        """Set this rank's dynamic state from a dict shaped like :meth:`state_dict` (possibly
+        written by another number of ranks; ``pending``: this rank's events, each target's in
+        list order). Returns None."""
+        for g in self.groups:
+            for k, pop in enumerate(g.pops):
+                for var, view in g.pop_state(k).items():
+                    view[...] = state["state"][pop.name][var]
+        self.events.load(state["pending"], self.rank, self.size)
+        self.ring_cur[:, : self.n_local] = state["ring_cur"]
+        self.step = int(state["step"])
+
+    def set_recorder(self, recorder):
+        """Give the spikes and samples of the following slices to ``recorder`` (None: record
+        nothing). Returns None."""
+        self.recorder = recorder
+
+    def reset_counts(self):
+        """Count spikes and synaptic events from zero again (after a warm-up). Returns None."""
+        self.n_spikes = self.n_events = 0
+
 
 
 class _BuildProgress:
