@@ -165,11 +165,28 @@ def _collective_write(ds, data, start=(), stride=()):
     ds.id.write(mspace, fspace, data, dxpl=dxpl)
 
 
+PARALLEL_CHUNK_BYTES = 1 << 20  # about this many bytes per chunk in the parallel write
+
+
+def _parallel_chunks(shape, dtype):
+    """Chunk shape for a collectively written dataset: the whole shape, its largest axis
+    halved until a chunk holds at most PARALLEL_CHUNK_BYTES (parallel HDF5 pays per chunk for
+    filtered collective writes, so chunks are larger than h5py's guess). Depends only on
+    shape and dtype, so every rank creates the same dataset."""
+    chunk = [max(int(x), 1) for x in shape]
+    while np.prod(chunk, dtype=np.int64) * np.dtype(dtype).itemsize > PARALLEL_CHUNK_BYTES \
+            and max(chunk) > 1:
+        k = int(np.argmax(chunk))
+        chunk[k] = (chunk[k] + 1) // 2
+    return tuple(chunk)
+
+
 def _empty_dataset(f, name, shape, dtype):
-    """A dataset like ``_dataset``'s (fletcher32, chunked, extendible) with no data yet; the
-    chunk shape depends only on shape and dtype, so every rank creates the same one."""
-    return f.create_dataset(name, shape=shape, dtype=dtype, fletcher32=True, chunks=True,
-                            maxshape=(None,) * len(shape))
+    """A dataset like ``_dataset``'s (fletcher32, chunked, extendible) with no data yet and
+    no fill-value write at allocation (every element is written next)."""
+    return f.create_dataset(name, shape=shape, dtype=dtype, fletcher32=True,
+                            chunks=_parallel_chunks(shape, dtype), maxshape=(None,) * len(shape),
+                            fill_time="never")
 
 
 def _write_mpio(path, sim, local, recorder_attrs, run_id):
@@ -359,11 +376,13 @@ def _redistribute(comm, records):
     send = np.empty((gid.size, 3), np.int64)
     send[:, 0], send[:, 1] = slot[order], gid[order]
     send[:, 2] = np.ascontiguousarray(val[order], np.float64).view(np.int64)
+    del slot, gid, val, order, records
     counts = np.bincount(dest, minlength=size).astype(np.int64) * 3
     rcounts = comm.alltoall_counts(counts)
     recv = np.empty((int(rcounts.sum()) // 3, 3), np.int64)
     comm.alltoallv(send.reshape(-1), counts, recv.reshape(-1), rcounts)
-    return recv[:, 0].copy(), recv[:, 1].copy(), recv[:, 2].copy().view(np.float64)
+    del send
+    return recv[:, 0], recv[:, 1], recv[:, 2].view(np.float64)
 
 
 def restore(sim, path):
@@ -392,7 +411,8 @@ def restore(sim, path):
     errs = [e for e in comm.allgather(err) if e is not None]  # no rank goes on alone
     if errs:
         raise SpecError(*errs[0])
-    part["pending"] = {kind: _redistribute(comm, part["pending"][kind]) for kind in PENDING_KINDS}
+    for kind in PENDING_KINDS:  # one kind at a time, the file's block dropped once sent
+        part["pending"][kind] = _redistribute(comm, part["pending"].pop(kind))
     sim.load_state(part)
     comm.barrier()
     return sim.step
