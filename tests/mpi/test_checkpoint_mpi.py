@@ -98,3 +98,73 @@ def test_collective_checkpoint_resumes_bit_identically_on_any_rank_count(monkeyp
     if comm.rank == 0:
         os.unlink(path)
         os.rmdir(tmp)
+
+
+def _shared_tmp(comm):
+    return comm.bcast(tempfile.mkdtemp(prefix="distsim-ckpt-") if comm.rank == 0 else None)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_parallel_and_gathered_checkpoints_hold_the_same_data(monkeypatch):
+    """The collective writer and the rank-0 fallback (h5py without MPI) write one layout."""
+    import h5py
+
+    comm = get_comm()
+    if not ckpt.parallel_mode(comm):
+        pytest.skip("h5py without MPI")
+    tmp = _shared_tmp(comm)
+    sim = Simulation(_net(), seed=2, comm=comm)
+    sim.run(40.0)
+    a, b = os.path.join(tmp, "a.ckpt"), os.path.join(tmp, "b.ckpt")
+    ckpt.save(sim, a, {"recording": 0}, run_id="x")
+    with monkeypatch.context() as m:
+        m.setattr(ckpt, "parallel_mode", lambda c: False)
+        ckpt.save(sim, b, {"recording": 0}, run_id="x")
+    same = None
+    if comm.rank == 0:
+        with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+            names = []
+            fa.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+            nb = []
+            fb.visititems(lambda n, o: nb.append(n) if isinstance(o, h5py.Dataset) else None)
+            differ = [n for n in names if not np.array_equal(fa[n][()], fb[n][()])]
+            same = (names == nb, differ, int(fa["pending/single/gid"].shape[0]),
+                    # attributes, dataset names, shapes and types
+                    fa.attrs["header_sha256"] == fb.attrs["header_sha256"])
+        os.unlink(a)
+        os.unlink(b)
+        os.rmdir(tmp)
+    same = comm.bcast(same)
+    assert same[0] and same[1] == [] and same[2] > 100 and same[3], same
+
+
+@pytest.mark.mpi(min_size=2)
+def test_failed_parallel_write_leaves_no_tmp_and_keeps_the_previous(monkeypatch):
+    comm = get_comm()
+    if not ckpt.parallel_mode(comm):
+        pytest.skip("h5py without MPI")
+    tmp = _shared_tmp(comm)
+    path = os.path.join(tmp, "r.ckpt")
+    sim = Simulation(_net(), seed=2, comm=comm)
+    sim.run(5.0)
+    ckpt.save(sim, path)
+    sim.run(5.0)
+    calls = []
+    orig = ckpt._empty_dataset
+
+    def failing(*a, **k):  # on every rank alike (a full disk fails the collective write)
+        calls.append(a[1])
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device (injected)")
+        return orig(*a, **k)
+    with monkeypatch.context() as m:
+        m.setattr(ckpt, "_empty_dataset", failing)
+        with pytest.raises(OSError, match="No space left"):
+            ckpt.save(sim, path)
+    comm.barrier()
+    assert not os.path.exists(path + ".tmp")
+    assert ckpt.read_checked(path)["step"] == 50  # the previous checkpoint, intact
+    comm.barrier()
+    if comm.rank == 0:
+        os.unlink(path)
+        os.rmdir(tmp)
