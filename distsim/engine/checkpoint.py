@@ -400,7 +400,8 @@ def restore(sim, path):
         with h5py.File(path, "r") as f:
             _check_header(f, path)
             if int(f.attrs["seed"]) != sim.seed:
-                raise SpecError("--resume", path, f"checkpoint seed {int(f.attrs['seed'])} differs from {sim.seed}")
+                raise SpecError("--resume", path,
+                                f"checkpoint seed {int(f.attrs['seed'])} differs from {sim.seed}")
             if _plain(f.attrs["spec_json"]) != _spec_json(sim.net):
                 raise SpecError("--resume", path, "checkpoint was written for a different network")
             if int(f.attrs["ring_slots"]) != layout["ring_slots"]:
