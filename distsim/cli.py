@@ -281,7 +281,8 @@ def _run(args, comm, cleanup):
         check_resume_args(args)
         lock = acquire_output_lock(output, None, comm, field="--resume")
         cleanup.callback(lock.release)
-        head = on_rank0(comm, ckpt.read_checked, cpath)  # header and data checksums
+        head = on_rank0(comm, ckpt.read_checked, cpath, False)  # header checksum
+        ckpt.verify_data(cpath, comm)  # data checksums, each rank a share of the chunks
         lock.note_run_id(head["run_id"])
         net = validate(network_from_dict(head["spec"]))
         check_resume_args(args, head, load_model(args.model, _parse_sets(args.set)) if args.model else None)

@@ -323,9 +323,7 @@ def read_checked(path, verify_data=True):
         try:
             _check_header(f, path)
             if verify_data:
-                names = []
-                f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
-                for name in names:
+                for name in _dataset_names(f):
                     ds = f[name]
                     for sel in (ds.iter_chunks() if ds.size else ()):
                         _read(f, name, path, sel)
@@ -340,6 +338,42 @@ def read_checked(path, verify_data=True):
             "spec_sha256": attrs["spec_sha256"], "run_id": attrs["run_id"], "recorder": rec,
             "positions": positions, "t_presim_ms": float(rec.get("t_presim_ms", 0.0)),
             "overwrite": bool(rec.get("overwrite", 0))}
+
+
+def _dataset_names(f):
+    """Names of every dataset of an open HDF5 file, in visiting order."""
+    import h5py
+
+    names = []
+    f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+    return names
+
+
+def verify_data(path, comm):
+    """Verify the fletcher32 checksum of every chunk of a checkpoint, each rank reading a
+    share of the chunks (chunk k of the file on rank k % size), so that no rank reads the
+    whole file (collective). Returns the number of chunks this rank read; raises SpecError
+    on every rank, naming the file and dataset, if any chunk is corrupt."""
+    import h5py
+
+    err, k, mine = None, 0, 0
+    try:
+        with h5py.File(path, "r") as f:
+            for name in _dataset_names(f):
+                ds = f[name]
+                for sel in (ds.iter_chunks() if ds.size else ()):
+                    if k % comm.size == comm.rank:
+                        _read(f, name, path, sel)
+                        mine += 1
+                    k += 1
+    except SpecError as e:
+        err = (e.field, e.value, e.allowed)
+    except OSError as e:
+        err = ("--resume", path, f"checkpoint is not readable: {e}")
+    errs = [e for e in comm.allgather(err) if e is not None]
+    if errs:
+        raise SpecError(*errs[0])
+    return mine
 
 
 def _read_local(f, path, sim, layout):

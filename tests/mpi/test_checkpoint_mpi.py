@@ -168,3 +168,39 @@ def test_failed_parallel_write_leaves_no_tmp_and_keeps_the_previous(monkeypatch)
     if comm.rank == 0:
         os.unlink(path)
         os.rmdir(tmp)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_checksums_are_verified_in_shares_and_a_corrupt_chunk_stops_every_rank():
+    import h5py
+
+    from distsim.spec import SpecError
+
+    comm = get_comm()
+    tmp = _shared_tmp(comm)
+    path = os.path.join(tmp, "v.ckpt")
+    sim = Simulation(_net(), seed=2, comm=comm)
+    sim.run(40.0)
+    ckpt.save(sim, path)
+    n_chunks = 0
+    with h5py.File(path, "r") as f:
+        for name in ckpt._dataset_names(f):
+            n_chunks += sum(1 for _ in f[name].iter_chunks()) if f[name].size else 0
+    mine = ckpt.verify_data(path, comm)
+    assert 0 < mine <= -(-n_chunks // comm.size)  # before: rank 0 read all n_chunks
+    assert comm.allreduce_sum(mine) == n_chunks
+    if comm.rank == 0:  # flip bytes inside the first chunk of state/E/V (not through HDF5)
+        with h5py.File(path, "r") as f:
+            info = f["state/E/V"].id.get_chunk_info(0)
+        with open(path, "r+b") as fh:
+            fh.seek(info.byte_offset + info.size // 2)
+            b = bytearray(fh.read(4))
+            fh.seek(info.byte_offset + info.size // 2)
+            fh.write(bytes(x ^ 0x5A for x in b))
+    comm.barrier()
+    with pytest.raises(SpecError, match="/state/E/V.*corrupt"):
+        ckpt.verify_data(path, comm)
+    comm.barrier()
+    if comm.rank == 0:
+        os.unlink(path)
+        os.rmdir(tmp)
