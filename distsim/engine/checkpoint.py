@@ -147,6 +147,8 @@ def _collective_write(ds, data, start=(), stride=()):
     HDF5 writes filtered datasets only collectively, and h5py skips empty selections)."""
     from h5py import h5fd, h5p, h5s
 
+    if ds.size == 0:  # the same on every rank: nobody writes (a collective write costs ~ms)
+        return
     dxpl = h5p.create(h5p.DATASET_XFER)
     dxpl.set_dxpl_mpio(h5fd.MPIO_COLLECTIVE)
     fspace = ds.id.get_space()
