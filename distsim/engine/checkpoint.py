@@ -17,8 +17,9 @@ Scaling: with parallel h5py (the ``mpio`` driver) every rank writes its own neur
 blocks in rank order) collectively into the one file; no rank gathers anything. The
 datasets are filtered (fletcher32), which parallel HDF5 (>= 1.10.2, checked with 1.10.8 and
 MPICH) writes only collectively, so every rank joins every write, with an empty selection
-if it has nothing. Without parallel h5py (or on one rank) rank 0 gathers the states and
-writes the same layout. On restore each rank reads only the neurons it owns and 1/size of
+if it has nothing. Without parallel h5py, on one rank, or for a checkpoint smaller than
+GATHER_MAX_BYTES (where the collective rounds cost more than the gather) rank 0 gathers
+the states and writes the same layout. On restore each rank reads only the neurons it owns and 1/size of
 each pending list (a contiguous block), and one Alltoallv brings each event to the rank
 that owns its target: no rank reads or holds more than its share, for any rank count.
 
@@ -220,21 +221,36 @@ def _write_mpio(path, sim, local, recorder_attrs, run_id):
         _finish(f, recorder_attrs)
 
 
-def parallel_mode(comm):
-    """True when checkpoints are written collectively (h5py with MPI and more than one MPI
-    rank); False: gathered to rank 0, which writes."""
+#: a checkpoint whose arrays (all ranks) are smaller is gathered to rank 0, which writes it:
+#: faster than parallel HDF5's collective filtered writes (a few collective rounds per
+#: dataset), and small enough for rank 0 to hold
+GATHER_MAX_BYTES = 64 << 20
+
+
+def _nbytes(state):
+    """Bytes of the arrays of a state_dict."""
+    arrays = [a for v in state["state"].values() for a in v.values()]
+    arrays += [a for v in state["pending"].values() for a in v] + [state["ring_cur"]]
+    return int(sum(a.nbytes for a in arrays))
+
+
+def parallel_mode(comm, n_bytes=None):
+    """True when a checkpoint of ``n_bytes`` (all ranks; None: any size) is written
+    collectively: h5py with MPI, more than one MPI rank, and at least GATHER_MAX_BYTES.
+    False: gathered to rank 0, which writes."""
     from ..recording.hdf5 import h5py_has_mpi
 
-    return comm.size > 1 and comm.mpi_comm is not None and h5py_has_mpi()
+    return (comm.size > 1 and comm.mpi_comm is not None and h5py_has_mpi()
+            and (n_bytes is None or n_bytes >= GATHER_MAX_BYTES))
 
 
 def save(sim, path, recorder_attrs=None, run_id=""):
     """Collectively write ``sim``'s state to ``path`` (``run_id`` is the run's identity, see
     ``distsim.recording.identity``). Returns the step saved.
 
-    With parallel h5py every rank writes its own neurons and events into the one file (no
-    rank holds more than its own state); otherwise the states are gathered to rank 0, which
-    writes. Either way the file is written under a temporary name and renamed when complete.
+    With parallel h5py and a checkpoint of at least GATHER_MAX_BYTES every rank writes its
+    own neurons and events into the one file (no rank holds more than its own state);
+    otherwise the states are gathered to rank 0, which writes. Either way the file is written under a temporary name and renamed when complete.
     If the write fails (disk full, ...) the temporary file is removed and the previous
     checkpoint stays: in the gather mode the error is raised on every rank; in the parallel
     mode on the rank(s) where it happened (the CLI then ends the whole job, as for any
@@ -242,7 +258,7 @@ def save(sim, path, recorder_attrs=None, run_id=""):
     comm = sim.comm
     local = sim.state_dict()
     tmp = path + ".tmp"
-    if parallel_mode(comm):
+    if parallel_mode(comm, comm.allreduce_sum(_nbytes(local))):
         try:
             _write_mpio(tmp, sim, local, recorder_attrs, run_id)
         except BaseException:

@@ -38,6 +38,7 @@ def test_collective_checkpoint_resumes_bit_identically_on_any_rank_count(monkeyp
     comm = get_comm()
     if not ckpt.parallel_mode(comm):
         pytest.skip("h5py without MPI: checkpoints are gathered to rank 0")
+    monkeypatch.setattr(ckpt, "GATHER_MAX_BYTES", 0)  # this small one collectively too
     tmp = comm.bcast(tempfile.mkdtemp(prefix="distsim-ckpt-") if comm.rank == 0 else None)
     path = os.path.join(tmp, "run.h5.ckpt")
 
@@ -112,13 +113,14 @@ def test_parallel_and_gathered_checkpoints_hold_the_same_data(monkeypatch):
     comm = get_comm()
     if not ckpt.parallel_mode(comm):
         pytest.skip("h5py without MPI")
+    monkeypatch.setattr(ckpt, "GATHER_MAX_BYTES", 0)
     tmp = _shared_tmp(comm)
     sim = Simulation(_net(), seed=2, comm=comm)
     sim.run(40.0)
     a, b = os.path.join(tmp, "a.ckpt"), os.path.join(tmp, "b.ckpt")
     ckpt.save(sim, a, {"recording": 0}, run_id="x")
     with monkeypatch.context() as m:
-        m.setattr(ckpt, "parallel_mode", lambda c: False)
+        m.setattr(ckpt, "parallel_mode", lambda c, n=None: False)
         ckpt.save(sim, b, {"recording": 0}, run_id="x")
     same = None
     if comm.rank == 0:
@@ -143,6 +145,7 @@ def test_failed_parallel_write_leaves_no_tmp_and_keeps_the_previous(monkeypatch)
     comm = get_comm()
     if not ckpt.parallel_mode(comm):
         pytest.skip("h5py without MPI")
+    monkeypatch.setattr(ckpt, "GATHER_MAX_BYTES", 0)
     tmp = _shared_tmp(comm)
     path = os.path.join(tmp, "r.ckpt")
     sim = Simulation(_net(), seed=2, comm=comm)
@@ -171,12 +174,13 @@ def test_failed_parallel_write_leaves_no_tmp_and_keeps_the_previous(monkeypatch)
 
 
 @pytest.mark.mpi(min_size=2)
-def test_checksums_are_verified_in_shares_and_a_corrupt_chunk_stops_every_rank():
+def test_checksums_are_verified_in_shares_and_a_corrupt_chunk_stops_every_rank(monkeypatch):
     import h5py
 
     from distsim.spec import SpecError
 
     comm = get_comm()
+    monkeypatch.setattr(ckpt, "GATHER_MAX_BYTES", 0)
     tmp = _shared_tmp(comm)
     path = os.path.join(tmp, "v.ckpt")
     sim = Simulation(_net(), seed=2, comm=comm)
