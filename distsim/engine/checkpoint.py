@@ -224,7 +224,7 @@ def _write_mpio(path, sim, local, recorder_attrs, run_id):
 #: a checkpoint whose arrays (all ranks) are smaller is gathered to rank 0, which writes it:
 #: faster than parallel HDF5's collective filtered writes (a few collective rounds per
 #: dataset), and small enough for rank 0 to hold
-GATHER_MAX_BYTES = 64 << 20
+GATHER_MAX_BYTES = 32 << 20
 
 
 def _nbytes(state):
