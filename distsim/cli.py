@@ -286,7 +286,8 @@ def _run(args, comm, cleanup):
         check_resume_args(args)
         lock = acquire_output_lock(output, None, comm, field="--resume")
         cleanup.callback(lock.release)
-        head = on_rank0(comm, ckpt.read_checked, cpath)  # header and data checksums
+        head = on_rank0(comm, ckpt.read_checked, cpath, False)  # header checksum
+        ckpt.verify_data(cpath, comm)  # data checksums, each rank a share of the chunks
         lock.note_run_id(head["run_id"])
         net = validate(network_from_dict(head["spec"]))
         check_resume_args(args, head, load_model(args.model, _parse_sets(args.set)) if args.model else None)
@@ -350,9 +351,9 @@ def _run(args, comm, cleanup):
         if sim.step < presim_end:
             sim.run_until(presim_end, args.checkpoint_every, hook)
             presim_time_s = sim.sim_time_s
-            sim.n_spikes = sim.n_events = 0  # count the recorded part only
+            sim.reset_counts()  # count the recorded part only
         if not sim.stopped:
-            sim.recorder = recorder
+            sim.set_recorder(recorder)
             sim.run_until(end, args.checkpoint_every, hook)
     finally:
         STOP.detach()
@@ -421,14 +422,10 @@ def cmd_warm(args, comm):
 
 
 def _warm_exchange(comm):
-    """Compile the spike exchange and checkpoint kernels for every array layout a run meets.
-
-    ``sort_spikes`` and ``deliver`` get strided views of the received records, which numba
-    types as layout 'A', or 'C' when a slice brings exactly one spike (numpy flags a
-    one-element view contiguous); both versions were compiled on every MPI run before. So
-    this network has slices with one spike (B) and with four at once (A, identical neurons),
-    and events still pending at the end, which ``pool_dump``/``pool_load`` (checkpoints) move.
-    """
+    """Compile the spike exchange, delivery and checkpoint kernels for every array layout a
+    run meets: this network has slices with one spike (B) and with four at once (A,
+    identical neurons), events still pending at the end, which ``pool_dump``/``pool_load``
+    (checkpoints) move, and ``engine.exchange.warm_kernels`` the slot overflow path."""
     from .engine import Simulation
     from .recording import MemoryRecorder
     from .spec import Network, Population, Projection
@@ -438,8 +435,10 @@ def _warm_exchange(comm):
                   [Projection("A", "B", "all_to_all", weight=0.1, delay_ms=2.0),
                    Projection("B", "A", "all_to_all", weight=0.1, delay_ms=2.0)])
     sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(10.0)
-    sim.events.load(sim.events.records(sim.rank, sim.size), sim.rank, sim.size)
+    sim.load_state(sim.state_dict())  # the checkpoint kernels (pool_dump, pool_load)
     sim.run(10.0)
+    from .engine.exchange import warm_kernels
+    warm_kernels()  # the slot overflow path too
 
 
 def cmd_analyze(args, comm):

@@ -139,7 +139,7 @@ def _simulate_inprocess(order, g, eta, t_sim_ms, warmup_ms, seed, n_vm, dt, epsi
     comm, rec = SerialComm(), MemoryRecorder()
     sim = Simulation(net, seed=seed, comm=comm, recorder=None)
     sim.run(warmup_ms)
-    sim.recorder = rec  # record only after the warm-up
+    sim.set_recorder(rec)  # record only after the warm-up
     sim.run(t_sim_ms)
     gids, stamps = rec.gather_spikes(comm)
     v_m = None

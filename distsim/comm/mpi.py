@@ -71,6 +71,14 @@ class MPIComm:
         self.mpi_comm.Alltoallv([sendbuf, (send_counts, sdispl), MPI.INT64_T],
                                 [recvbuf, (recv_counts, rdispl), MPI.INT64_T])
 
+    def slot_exchange(self, sendbuf, slot_words, recvbuf):
+        """The exchange of fixed-size slots (collective to create, to call and to free):
+        calling the returned object sends ``sendbuf[:slot_words]`` (int64) to every rank and
+        receives rank r's into ``recvbuf[r * slot_words:(r + 1) * slot_words]``. One
+        MPI_Alltoallv, as an MPI-4 persistent request (``MPI_Alltoallv_init``: set up once,
+        then only started and waited on) where the MPI library has it. ``.free()`` releases it."""
+        return _SlotExchange(self.mpi_comm, sendbuf, slot_words, recvbuf)
+
     def abort(self, code=1):
         """MPI_Abort the whole job."""
         self.mpi_comm.Abort(code)
@@ -82,3 +90,38 @@ class MPIComm:
         if MPI.Is_initialized() and not MPI.Is_finalized():
             self.mpi_comm.Barrier()
             MPI.Finalize()
+
+
+class _SlotExchange:
+    """See :meth:`MPIComm.slot_exchange`."""
+
+    def __init__(self, comm, sendbuf, slot_words, recvbuf):
+        size = comm.Get_size()
+        if sendbuf.dtype != np.int64 or recvbuf.dtype != np.int64 or sendbuf.size < slot_words \
+                or recvbuf.size < size * slot_words:
+            raise ValueError("slot_exchange needs int64 buffers of slot_words and size * slot_words")
+        counts = np.full(size, slot_words, dtype=np.int64)
+        sdispl = np.zeros(size, dtype=np.int64)  # the same block to every rank, not copied
+        rdispl = np.arange(size, dtype=np.int64) * slot_words
+        self._comm = comm
+        self._args = ([sendbuf, (counts, sdispl), MPI.INT64_T], [recvbuf, (counts, rdispl), MPI.INT64_T])
+        self._req = None
+        init = getattr(comm, "Alltoallv_init", None)
+        if init is not None:
+            try:
+                self._req = init(*self._args)
+            except (NotImplementedError, MPI.Exception):  # MPI < 4: a plain Alltoallv per call
+                self._req = None
+
+    def __call__(self):
+        if self._req is not None:
+            self._req.Start()
+            self._req.Wait()
+        else:
+            self._comm.Alltoallv(*self._args)
+
+    def free(self):
+        """Release the persistent request (collective; a no-op after MPI_Finalize)."""
+        if self._req is not None and not MPI.Is_finalized():
+            self._req.Free()
+        self._req = None

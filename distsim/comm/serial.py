@@ -52,9 +52,27 @@ class SerialComm:
         a = 0 if send_displs is None else int(send_displs[0])
         recvbuf[:n] = sendbuf[a:a + n]
 
+    def slot_exchange(self, sendbuf, slot_words, recvbuf):
+        """The exchange of fixed-size slots (see ``MPIComm.slot_exchange``): the returned
+        object copies ``sendbuf[:slot_words]`` into ``recvbuf[:slot_words]`` when called."""
+        return _SlotCopy(sendbuf, slot_words, recvbuf)
+
     def finalize(self):
         """No-op (no MPI)."""
 
     def abort(self, code=1):
         """Terminate the job."""
         sys.exit(code)
+
+
+class _SlotCopy:
+    """See :meth:`SerialComm.slot_exchange`."""
+
+    def __init__(self, sendbuf, slot_words, recvbuf):
+        self._src, self._dst = sendbuf[:slot_words], recvbuf[:slot_words]
+
+    def __call__(self):
+        self._dst[:] = self._src
+
+    def free(self):
+        """No-op."""

@@ -12,8 +12,10 @@ Contract of one min-delay slice ``[t0, t0 + M)`` (M = minimum network delay in s
    (device, gid, step) and its own noise (GIF escape noise, population-node spike numbers)
    keyed by (gid, step); a population node (gif_pop_psc_exp) emits one record per step
    whose multiplicity is its number of spikes, every other model multiplicity 1;
-3. every rank joins the exchange, even with zero spikes: counts with Alltoall, then the
-   spike records ``(gid, stamp, multiplicity)`` with Alltoallv;
+3. every rank joins the exchange, even with zero spikes: one Alltoallv of fixed-size slots,
+   each a header (record count, stop flag) and spike records ``(gid, stamp, multiplicity)``;
+   a second Alltoallv only in a slice where some rank had more records than a slot holds
+   (every rank sees that in the headers; see ``engine.exchange``);
 4. received spikes are sorted by (stamp, gid) and their synaptic events appended to the
    event list of their arrival step (``R_ev = max delay + M`` lists, recycled chunks); they
    arrive at step >= t0 + M because every delay is >= M;

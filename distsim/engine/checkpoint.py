@@ -8,9 +8,20 @@ draw is addressed by (seed, stream, step). Spikes in flight are already in the e
 a slice boundary, which is the only place a checkpoint is taken.
 
 Everything is stored by gid, not by rank, so a checkpoint written with N ranks restores on
-any number of ranks. The file (HDF5, beside the output: ``OUT.h5.ckpt``) is written by rank 0
-from a gather, to a temporary name and renamed, so a run killed while checkpointing keeps
-the previous checkpoint intact; a write that fails removes the temporary file.
+any number of ranks. The file (HDF5, beside the output: ``OUT.h5.ckpt``) is written to a
+temporary name and renamed, so a run killed while checkpointing keeps the previous
+checkpoint intact; a write that fails removes the temporary file.
+
+Scaling: with parallel h5py (the ``mpio`` driver) every rank writes its own neurons' state
+(a strided hyperslab: gid % size == rank) and its own pending events (one contiguous block,
+blocks in rank order) collectively into the one file; no rank gathers anything. The
+datasets are filtered (fletcher32), which parallel HDF5 (>= 1.10.2, checked with 1.10.8 and
+MPICH) writes only collectively, so every rank joins every write, with an empty selection
+if it has nothing. Without parallel h5py, on one rank, or for a checkpoint smaller than
+GATHER_MAX_BYTES (where the collective rounds cost more than the gather) rank 0 gathers
+the states and writes the same layout. On restore each rank reads only the neurons it owns and 1/size of
+each pending list (a contiguous block), and one Alltoallv brings each event to the rank
+that owns its target: no rank reads or holds more than its share, for any rank count.
 
 Integrity: every dataset carries an HDF5 fletcher32 checksum, and the header (all attributes,
 the recorder positions and every dataset's name, shape and type) a SHA-256 (``header_sha256``).
@@ -26,6 +37,7 @@ Layout::
   /recorder    attrs written by the recorder (positions in the output file, t_presim_ms,
                recording, overwrite)
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -37,6 +49,9 @@ from ..recording.identity import spec_json, spec_sha256
 from ..spec import SpecError
 
 FORMAT = 2  # 1: before run ids and checksums (refused: it cannot be verified)
+PENDING_KINDS = ("single", "multiple")  # event lists: ordinary, with a multiplicity
+PENDING_FIELDS = ("slot", "gid", "value")  # per pending event
+PENDING_DTYPES = (np.int64, np.int64, np.float64)
 
 
 def checkpoint_path(output_path):
@@ -81,70 +96,188 @@ def _dataset(f, name, data):
                             maxshape=(None,) * data.ndim)
 
 
+def _header_attrs(sim, state, run_id):
+    """Root attributes of a checkpoint of ``sim`` whose state is ``state`` (a state_dict;
+    the same on every rank)."""
+    text = _spec_json(sim.net)
+    return {"format": FORMAT, "step": int(state["step"]), "seed": sim.seed, "dt_ms": sim.dt,
+            "n_neurons": sim.n_neurons, "n_ranks_written": sim.size, "spec_json": text,
+            "spec_sha256": spec_sha256(text), "run_id": str(run_id or ""),
+            "ring_slots": int(state["ring_slots"])}
+
+
+def _finish(f, recorder_attrs):
+    """Write the /recorder attributes and the header checksum (last: it covers the rest)."""
+    rg = f.create_group("recorder")
+    for k, v in (recorder_attrs or {}).items():
+        rg.attrs[k] = v
+    f.attrs["header_sha256"] = _header_digest(f)
+
+
 def _write(path, sim, parts, recorder_attrs, run_id):
+    """Write the checkpoint from every rank's ``state_dict`` (``parts``, rank order) on one
+    process (the gather mode)."""
     import h5py
 
     size = sim.comm.size
-    text = _spec_json(sim.net)
     with h5py.File(path, "w") as f:
-        f.attrs["format"] = FORMAT
-        f.attrs["step"] = sim.step
-        f.attrs["seed"] = sim.seed
-        f.attrs["dt_ms"] = sim.dt
-        f.attrs["n_neurons"] = sim.n_neurons
-        f.attrs["n_ranks_written"] = size
-        f.attrs["spec_json"] = text
-        f.attrs["spec_sha256"] = spec_sha256(text)
-        f.attrs["run_id"] = str(run_id or "")
-        f.attrs["ring_slots"] = sim.R_ev
-        for g in sim.groups:
-            for pop in g.pops:
-                a, b = sim.gid_ranges[pop.name]
-                grp = f.create_group(f"state/{pop.name}")
-                for var in g.state:
-                    full = np.empty((b - a,) + g.state[var].shape[1:], dtype=g.state[var].dtype)
-                    for r in range(size):
-                        offs = local_gids(a, b, r, size) - a
-                        full[offs] = parts[r]["state"][pop.name][var]
-                    _dataset(grp, var, full)
+        for k, v in _header_attrs(sim, parts[0], run_id).items():
+            f.attrs[k] = v
+        for name, variables in parts[0]["state"].items():
+            a, b = sim.gid_ranges[name]
+            grp = f.create_group(f"state/{name}")
+            for var, arr in variables.items():
+                full = np.empty((b - a,) + arr.shape[1:], dtype=arr.dtype)
+                for r in range(size):
+                    full[local_gids(a, b, r, size) - a] = parts[r]["state"][name][var]
+                _dataset(grp, var, full)
         full = np.empty((parts[0]["ring_cur"].shape[0], sim.n_neurons))
         for r in range(size):
             full[:, r::size] = parts[r]["ring_cur"]
         _dataset(f, "ring/cur", full)
-        for kind in ("single", "multiple"):
-            for i, name in enumerate(("slot", "gid", "value")):
+        for kind in PENDING_KINDS:
+            for i, name in enumerate(PENDING_FIELDS):
                 _dataset(f, f"pending/{kind}/{name}",
                          np.concatenate([parts[r]["pending"][kind][i] for r in range(size)]))
-        rg = f.create_group("recorder")
-        for k, v in (recorder_attrs or {}).items():
-            rg.attrs[k] = v
-        f.attrs["header_sha256"] = _header_digest(f)
+        _finish(f, recorder_attrs)
+
+
+def _collective_write(ds, data, start=(), stride=()):
+    """Write ``data`` into the block of ``ds`` at ``start`` (per axis; missing axes: 0) with
+    ``stride`` (missing: 1), collectively (every rank calls it, with an empty ``data`` too:
+    HDF5 writes filtered datasets only collectively, and h5py skips empty selections)."""
+    from h5py import h5fd, h5p, h5s
+
+    if ds.size == 0:  # the same on every rank: nobody writes (a collective write costs ~ms)
+        return
+    dxpl = h5p.create(h5p.DATASET_XFER)
+    dxpl.set_dxpl_mpio(h5fd.MPIO_COLLECTIVE)
+    fspace = ds.id.get_space()
+    data = np.ascontiguousarray(data, dtype=ds.dtype)
+    if data.size == 0:
+        fspace.select_none()
+        mspace = h5s.create_simple((1,))
+        mspace.select_none()
+        data = np.zeros(1, ds.dtype)
+    else:
+        nd = len(ds.shape)
+        start = tuple(start) + (0,) * (nd - len(start))
+        stride = tuple(stride) + (1,) * (nd - len(stride))
+        fspace.select_hyperslab(start, data.shape, stride)
+        mspace = h5s.create_simple(data.shape)
+    ds.id.write(mspace, fspace, data, dxpl=dxpl)
+
+
+PARALLEL_CHUNK_BYTES = 1 << 20  # about this many bytes per chunk in the parallel write
+
+
+def _parallel_chunks(shape, dtype):
+    """Chunk shape for a collectively written dataset: the whole shape, its largest axis
+    halved until a chunk holds at most PARALLEL_CHUNK_BYTES (parallel HDF5 pays per chunk for
+    filtered collective writes, so chunks are larger than h5py's guess). Depends only on
+    shape and dtype, so every rank creates the same dataset."""
+    chunk = [max(int(x), 1) for x in shape]
+    while np.prod(chunk, dtype=np.int64) * np.dtype(dtype).itemsize > PARALLEL_CHUNK_BYTES \
+            and max(chunk) > 1:
+        k = int(np.argmax(chunk))
+        chunk[k] = (chunk[k] + 1) // 2
+    return tuple(chunk)
+
+
+def _empty_dataset(f, name, shape, dtype):
+    """A dataset like ``_dataset``'s (fletcher32, chunked, extendible) with no data yet and
+    no fill-value write at allocation (every element is written next)."""
+    return f.create_dataset(name, shape=shape, dtype=dtype, fletcher32=True,
+                            chunks=_parallel_chunks(shape, dtype), maxshape=(None,) * len(shape),
+                            fill_time="never")
+
+
+def _write_mpio(path, sim, local, recorder_attrs, run_id):
+    """Write the checkpoint collectively with the mpio driver: every rank its own neurons'
+    state (strided by gid) and its own pending events (a contiguous block, in rank order)."""
+    import h5py
+
+    comm, rank, size = sim.comm, sim.rank, sim.size
+    counts = np.array(comm.allgather([local["pending"][k][0].size for k in PENDING_KINDS]),
+                      np.int64).reshape(size, len(PENDING_KINDS))
+    with h5py.File(path, "w", driver="mpio", comm=comm.mpi_comm) as f:
+        for k, v in _header_attrs(sim, local, run_id).items():
+            f.attrs[k] = v
+        for name, variables in local["state"].items():
+            a, b = sim.gid_ranges[name]
+            first = (rank - a) % size  # offset of this rank's first gid of the population
+            for var, arr in variables.items():
+                ds = _empty_dataset(f, f"state/{name}/{var}", (b - a,) + arr.shape[1:], arr.dtype)
+                _collective_write(ds, arr, (first,), (size,))
+        rc = local["ring_cur"]
+        ds = _empty_dataset(f, "ring/cur", (rc.shape[0], sim.n_neurons), np.float64)
+        _collective_write(ds, rc, (0, rank), (1, size))
+        for i, kind in enumerate(PENDING_KINDS):
+            total, off = int(counts[:, i].sum()), int(counts[:rank, i].sum())
+            for j, name in enumerate(PENDING_FIELDS):
+                arr = local["pending"][kind][j]
+                ds = _empty_dataset(f, f"pending/{kind}/{name}", (total,), PENDING_DTYPES[j])
+                _collective_write(ds, arr, (off,))
+        _finish(f, recorder_attrs)
+
+
+#: a checkpoint whose arrays (all ranks) are smaller is gathered to rank 0, which writes it:
+#: faster than parallel HDF5's collective filtered writes (a few collective rounds per
+#: dataset), and small enough for rank 0 to hold
+GATHER_MAX_BYTES = 32 << 20
+
+
+def _nbytes(state):
+    """Bytes of the arrays of a state_dict."""
+    arrays = [a for v in state["state"].values() for a in v.values()]
+    arrays += [a for v in state["pending"].values() for a in v] + [state["ring_cur"]]
+    return int(sum(a.nbytes for a in arrays))
+
+
+def parallel_mode(comm, n_bytes=None):
+    """True when a checkpoint of ``n_bytes`` (all ranks; None: any size) is written
+    collectively: h5py with MPI, more than one MPI rank, and at least GATHER_MAX_BYTES.
+    False: gathered to rank 0, which writes."""
+    from ..recording.hdf5 import h5py_has_mpi
+
+    return (comm.size > 1 and comm.mpi_comm is not None and h5py_has_mpi()
+            and (n_bytes is None or n_bytes >= GATHER_MAX_BYTES))
 
 
 def save(sim, path, recorder_attrs=None, run_id=""):
-    """Collectively write ``sim``'s state to ``path`` (rank 0 writes; ``run_id`` is the run's
-    identity, see ``distsim.recording.identity``). Returns the step saved. If the write fails
-    (disk full, ...) the temporary file is removed, the previous checkpoint stays, and the
-    error is raised on every rank."""
+    """Collectively write ``sim``'s state to ``path`` (``run_id`` is the run's identity, see
+    ``distsim.recording.identity``). Returns the step saved.
+
+    With parallel h5py and a checkpoint of at least GATHER_MAX_BYTES every rank writes its
+    own neurons and events into the one file (no rank holds more than its own state);
+    otherwise the states are gathered to rank 0, which writes. Either way the file is written under a temporary name and renamed when complete.
+    If the write fails (disk full, ...) the temporary file is removed and the previous
+    checkpoint stays: in the gather mode the error is raised on every rank; in the parallel
+    mode on the rank(s) where it happened (the CLI then ends the whole job, as for any
+    one-rank failure: the others may be waiting in HDF5's collective calls)."""
     comm = sim.comm
-    local = {
-        "state": {pop.name: g.pop_state(k) for g in sim.groups for k, pop in enumerate(g.pops)},
-        "pending": sim.events.records(sim.rank, sim.size),
-        "ring_cur": sim.ring_cur[:, : sim.n_local],
-    }
-    parts = comm.gather(local, root=0)
+    local = sim.state_dict()
+    tmp = path + ".tmp"
+    if parallel_mode(comm, comm.allreduce_sum(_nbytes(local))):
+        try:
+            _write_mpio(tmp, sim, local, recorder_attrs, run_id)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        parts = None
+    else:
+        parts = comm.gather(local, root=0)
     err = None
     if comm.rank == 0:
-        tmp = path + ".tmp"
         try:
-            _write(tmp, sim, parts, recorder_attrs, run_id)
+            if parts is not None:
+                _write(tmp, sim, parts, recorder_attrs, run_id)
             os.replace(tmp, path)
         except BaseException as e:
             err = e
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
     msg = comm.bcast(None if err is None else f"{type(err).__name__}: {err}")
     if err is not None:
         raise err
@@ -208,9 +341,7 @@ def read_checked(path, verify_data=True):
         try:
             _check_header(f, path)
             if verify_data:
-                names = []
-                f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
-                for name in names:
+                for name in _dataset_names(f):
                     ds = f[name]
                     for sel in (ds.iter_chunks() if ds.size else ()):
                         _read(f, name, path, sel)
@@ -227,30 +358,114 @@ def read_checked(path, verify_data=True):
             "overwrite": bool(rec.get("overwrite", 0))}
 
 
-def restore(sim, path):
-    """Load a checkpoint into a freshly built ``sim`` of the same network and seed, on any
-    number of ranks. Returns the step the run continues from. Raises SpecError if the header
-    does not match ``sim`` or a dataset fails its checksum."""
+def _dataset_names(f):
+    """Names of every dataset of an open HDF5 file, in visiting order."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        _check_header(f, path)
-        if int(f.attrs["seed"]) != sim.seed:
-            raise SpecError("--resume", path, f"checkpoint seed {int(f.attrs['seed'])} differs from {sim.seed}")
-        if _plain(f.attrs["spec_json"]) != _spec_json(sim.net):
-            raise SpecError("--resume", path, "checkpoint was written for a different network")
-        if int(f.attrs["ring_slots"]) != sim.R_ev:
-            raise SpecError("--resume", path, "ring buffer size differs (different delays)")
-        r, size = sim.rank, sim.size
-        for g in sim.groups:
-            for k, pop in enumerate(g.pops):
-                a, b = sim.gid_ranges[pop.name]
-                offs = local_gids(a, b, r, size) - a
-                for var, view in g.pop_state(k).items():
-                    view[...] = _read(f, f"state/{pop.name}/{var}", path)[offs]
-        sim.events.load({kind: tuple(_read(f, f"pending/{kind}/{name}", path) for name in ("slot", "gid", "value"))
-                         for kind in ("single", "multiple")}, r, size)
-        sim.ring_cur[:, : sim.n_local] = _read(f, "ring/cur", path, (slice(None), slice(r, None, size)))
-        sim.step = int(f.attrs["step"])
-    sim.comm.barrier()
+    names = []
+    f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+    return names
+
+
+def verify_data(path, comm):
+    """Verify the fletcher32 checksum of every chunk of a checkpoint, each rank reading a
+    share of the chunks (chunk k of the file on rank k % size), so that no rank reads the
+    whole file (collective). Returns the number of chunks this rank read; raises SpecError
+    on every rank, naming the file and dataset, if any chunk is corrupt."""
+    import h5py
+
+    err, k, mine = None, 0, 0
+    try:
+        with h5py.File(path, "r") as f:
+            for name in _dataset_names(f):
+                ds = f[name]
+                for sel in (ds.iter_chunks() if ds.size else ()):
+                    if k % comm.size == comm.rank:
+                        _read(f, name, path, sel)
+                        mine += 1
+                    k += 1
+    except SpecError as e:
+        err = (e.field, e.value, e.allowed)
+    except OSError as e:
+        err = ("--resume", path, f"checkpoint is not readable: {e}")
+    errs = [e for e in comm.allgather(err) if e is not None]
+    if errs:
+        raise SpecError(*errs[0])
+    return mine
+
+
+def _read_local(f, path, sim, layout):
+    """This rank's part of an open checkpoint: the state of the neurons it owns (strided by
+    gid), its current-input columns and the events of one contiguous block of each pending
+    list (1/size of it; :func:`_redistribute` sends them to their owners). Returns a dict
+    like ``Simulation.state_dict``."""
+    r, size = sim.rank, sim.size
+    state = {}
+    for name, variables in layout["state"].items():
+        a, b = sim.gid_ranges[name]
+        first = (r - a) % size
+        state[name] = {var: _read(f, f"state/{name}/{var}", path, np.s_[first:b - a:size])
+                       for var in variables}
+    ring_cur = _read(f, "ring/cur", path, np.s_[:, r::size])
+    pending = {}
+    for kind in PENDING_KINDS:
+        n = f[f"pending/{kind}/gid"].shape[0] if f"pending/{kind}/gid" in f else 0
+        lo, hi = n * r // size, n * (r + 1) // size
+        pending[kind] = tuple(_read(f, f"pending/{kind}/{name}", path, np.s_[lo:hi])
+                              for name in PENDING_FIELDS)
+    return {"step": int(f.attrs["step"]), "ring_slots": int(f.attrs["ring_slots"]),
+            "state": state, "ring_cur": ring_cur, "pending": pending}
+
+
+def _redistribute(comm, records):
+    """Send each pending event (slot, gid, value) to the rank that owns its gid (gid % size)
+    with one Alltoallv; returns this rank's events in file order (blocks arrive in rank
+    order, each in its order), which keeps every target's events in list order."""
+    slot, gid, val = records
+    size = comm.size
+    dest = gid % size
+    order = np.argsort(dest, kind="stable")
+    send = np.empty((gid.size, 3), np.int64)
+    send[:, 0], send[:, 1] = slot[order], gid[order]
+    send[:, 2] = np.ascontiguousarray(val[order], np.float64).view(np.int64)
+    del slot, gid, val, order, records
+    counts = np.bincount(dest, minlength=size).astype(np.int64) * 3
+    rcounts = comm.alltoall_counts(counts)
+    recv = np.empty((int(rcounts.sum()) // 3, 3), np.int64)
+    comm.alltoallv(send.reshape(-1), counts, recv.reshape(-1), rcounts)
+    del send
+    return recv[:, 0], recv[:, 1], recv[:, 2].view(np.float64)
+
+
+def restore(sim, path):
+    """Load a checkpoint into a freshly built ``sim`` of the same network and seed, on any
+    number of ranks (collective). Every rank reads only the neurons it owns and 1/size of the
+    pending events, which one Alltoallv then brings to their owners. Returns the step the run
+    continues from. Raises SpecError on every rank if the header does not match ``sim`` or a
+    dataset fails its checksum."""
+    import h5py
+
+    comm = sim.comm
+    layout = sim.state_dict()
+    err, part = None, None
+    try:
+        with h5py.File(path, "r") as f:
+            _check_header(f, path)
+            if int(f.attrs["seed"]) != sim.seed:
+                raise SpecError("--resume", path,
+                                f"checkpoint seed {int(f.attrs['seed'])} differs from {sim.seed}")
+            if _plain(f.attrs["spec_json"]) != _spec_json(sim.net):
+                raise SpecError("--resume", path, "checkpoint was written for a different network")
+            if int(f.attrs["ring_slots"]) != layout["ring_slots"]:
+                raise SpecError("--resume", path, "ring buffer size differs (different delays)")
+            part = _read_local(f, path, sim, layout)
+    except SpecError as e:
+        err = (e.field, e.value, e.allowed)
+    errs = [e for e in comm.allgather(err) if e is not None]  # no rank goes on alone
+    if errs:
+        raise SpecError(*errs[0])
+    for kind in PENDING_KINDS:  # one kind at a time, the file's block dropped once sent
+        part["pending"][kind] = _redistribute(comm, part["pending"].pop(kind))
+    sim.load_state(part)
+    comm.barrier()
     return sim.step

@@ -9,7 +9,8 @@ import numpy as np
 from ..comm import get_comm
 from ..connectivity import build_synapses
 from .events import EventLists
-from ..kernels.delivery import pack_records, sort_spikes
+from .exchange import SpikeExchange
+from ..kernels.delivery import sort_spikes
 from ..kernels.driver import GroupArgs, PoissonBlocks, Rec
 from ..kernels.poisson import stack_tables
 from ..kernels.rng import TAG_ESCAPE, TAG_INIT, draw_per_gid, keys_per_gid
@@ -18,10 +19,6 @@ from ..partition import local_gids, local_range, n_local
 from ..spec import SpecError, validate
 from ..spec.nest_time import device_time_steps, spike_generator_stamps, step_current_stamps
 from ..spec.values import Value
-
-REC_WIDTH = 3  # int64 fields per spike record: gid, stamp (steps), multiplicity
-STOP_FLAG = np.int64(1) << np.int64(62)  # set in a rank's Alltoall count: "stop after this slice"
-
 
 class Group:
     """Consecutive populations of one model (and one voltmeter) on this rank: one kernel call
@@ -160,11 +157,8 @@ class Simulation:
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
         self.out_stamp = np.empty_like(self.out_idx)
         self.out_mult = np.ones_like(self.out_idx)  # multiplicity of each output record
-        self.sendbuf = np.empty(self.out_idx.size * REC_WIDTH, dtype=np.int64)
-        self._send_counts = np.empty(size, dtype=np.int64)
-        self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
+        self.exchange = SpikeExchange(self.comm, self.out_idx.size)  # the spike exchange protocol
         self._no_rec = Rec(np.empty(0, np.int64), np.zeros(1, np.int64), np.empty((0, 0)), 1, 0)
-        self._zero_displs = np.zeros(size, dtype=np.int64)
         self.n_synapses = self.comm.allreduce_sum(self.syn.n)
         self.has_multiplicity = any(MODELS[p.model].emits_multiplicity for p in net.populations)
 
@@ -401,24 +395,13 @@ class Simulation:
                                               buf[:, v * nrec + cols])
 
     def _exchange_and_deliver(self, n_out):
-        """Send this slice's n_out spikes (out_idx, out_stamp) to every rank, receive every
-        rank's, and deliver them into the event lists (per-step cost kept to a few calls)."""
-        n = pack_records(self.out_idx, self.out_stamp, self.out_mult, n_out, self.size, self.rank,
-                         self.sendbuf)
-        send_counts = self._send_counts
-        send_counts.fill(n | STOP_FLAG if self.stop_requested else n)
-        recv_counts = self.comm.alltoall_counts(send_counts)
-        send_counts.fill(n)
-        if recv_counts.max() >= STOP_FLAG:
+        """Send this slice's n_out spikes (out_idx, out_stamp, out_mult) to every rank and
+        receive every rank's in one collective (``engine.exchange``; a stop request rides
+        along), then deliver them into the event lists in (stamp, gid) order."""
+        g, st, mult, stop = self.exchange.exchange(self.out_idx, self.out_stamp, self.out_mult,
+                                                   n_out, self.stop_requested)
+        if stop:
             self.stopped = True
-            recv_counts = recv_counts & ~STOP_FLAG
-        total = int(recv_counts.sum())
-        if total > self.recvbuf.size:
-            self.recvbuf = np.empty(max(total, 2 * self.recvbuf.size), dtype=np.int64)
-        # every rank gets the same records: one send block, displacement 0 for all
-        self.comm.alltoallv(self.sendbuf, send_counts, self.recvbuf, recv_counts, self._zero_displs)
-        r = self.recvbuf[:total]
-        g, st, mult = r[0::3], r[1::3], r[2::3]
         if g.size:
             order = sort_spikes(g, st, self.n_neurons)
             self.n_events += self.events.deliver(g, st, mult, order, self.syn)
@@ -445,6 +428,40 @@ class Simulation:
             "min_delay_steps": self.min_delay,
             "max_delay_steps": self.max_delay,
         }
+
+    # ---------------------------------------------------------------- public state API
+    def state_dict(self):
+        """This rank's dynamic state by gid (what a checkpoint stores). Returns a dict:
+        ``step`` (next step), ``ring_slots`` (number of event lists), ``state``
+        {population: {variable: array over the population's neurons on this rank in gid order
+        (``partition.local_gids``)}}, ``pending`` {kind: (slot, gid, value)} (the events on
+        their way, ``EventLists.records``) and ``ring_cur`` (current-input rows, pA, [rows,
+        local neurons]). Arrays may be views of the live state: copy to keep them."""
+        return {"step": self.step, "ring_slots": self.R_ev,
+                "state": {pop.name: g.pop_state(k) for g in self.groups for k, pop in enumerate(g.pops)},
+                "pending": self.events.records(self.rank, self.size),
+                "ring_cur": self.ring_cur[:, : self.n_local]}
+
+    def load_state(self, state):
+        """Set this rank's dynamic state from a dict shaped like :meth:`state_dict` (possibly
+        written by another number of ranks; ``pending``: this rank's events, each target's in
+        list order). Returns None."""
+        for g in self.groups:
+            for k, pop in enumerate(g.pops):
+                for var, view in g.pop_state(k).items():
+                    view[...] = state["state"][pop.name][var]
+        self.events.load(state["pending"], self.rank, self.size)
+        self.ring_cur[:, : self.n_local] = state["ring_cur"]
+        self.step = int(state["step"])
+
+    def set_recorder(self, recorder):
+        """Give the spikes and samples of the following slices to ``recorder`` (None: record
+        nothing). Returns None."""
+        self.recorder = recorder
+
+    def reset_counts(self):
+        """Count spikes and synaptic events from zero again (after a warm-up). Returns None."""
+        self.n_spikes = self.n_events = 0
 
 
 

@@ -21,17 +21,6 @@ from numba import njit
 
 
 @njit(cache=True)
-def pack_records(out_idx, out_stamp, out_mult, n_out, size, rank, buf):
-    """Write the first n_out local outputs as records (gid, stamp, multiplicity) into the
-    int64 ``buf``; returns the number of int64 values written."""
-    for i in range(n_out):
-        buf[3 * i] = out_idx[i] * size + rank
-        buf[3 * i + 1] = out_stamp[i]
-        buf[3 * i + 2] = out_mult[i]
-    return 3 * n_out
-
-
-@njit(cache=True)
 def sort_spikes(gid, stamp, n_gids):
     """Order (int64 indices) that sorts spikes by (stamp, gid): the delivery order, which is
     the same for any number of ranks, so floating-point sums per target are too."""

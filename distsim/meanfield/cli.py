@@ -188,8 +188,9 @@ def _table(res, net):
 
 def main(argv=None):
     """Run ``distsim meanfield``; returns the exit code (0 ok, 1 no solution, 2 bad input)."""
-    from ..cli import _parse_sets, load_model
+    from ..cli import load_model
     from ..spec import SpecError
+    from ..spec.overrides import parse_sets
 
     try:
         args = build_parser().parse_args(argv)
@@ -205,7 +206,7 @@ def main(argv=None):
             except ValueError:
                 raise SpecError("--target-input", args.target_input,
                                 "MU,SIGMA in mV, finite, SIGMA > 0") from None
-        net = load_model(args.model, _parse_sets(args.set))
+        net = load_model(args.model, parse_sets(args.set))
         res = predict(net, extended=True, target_input=target)
     except SpecError as e:
         print(f"distsim meanfield: error: {e}", file=sys.stderr, flush=True)

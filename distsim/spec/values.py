@@ -9,8 +9,13 @@ Accepted forms (Python or TOML):
 import math
 from dataclasses import dataclass
 
-from ..kernels.rng import DIST_CONST, DIST_NORMAL, DIST_UNIFORM
 from .errors import SpecError, check_keys, unknown_name
+
+# distribution codes of ``kernels.rng.draw_value`` (equal there; tests/unit/test_layering.py
+# checks): defined here so that reading and validating a spec does not load numba
+DIST_CONST = 0
+DIST_NORMAL = 1
+DIST_UNIFORM = 2
 
 _KEYS = {"normal": {"dist", "mean", "std", "min", "max"}, "uniform": {"dist", "low", "high"}}
 

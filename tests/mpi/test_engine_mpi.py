@@ -160,3 +160,25 @@ def test_gif_meso_and_micro_mixed_bit_identical_to_one_rank():
     spikes = _assert_same_as_serial(make, 300.0, seed=3)
     gids = spikes[0]
     assert np.sum(gids < 2) > 500 and np.sum(gids >= 2) > 20  # nodes and neurons both spike
+
+
+@pytest.mark.mpi(min_size=2)
+def test_slot_overflow_rounds_keep_spikes_bit_identical(monkeypatch):
+    """Capacity 1 record a slot: almost every slice needs the second round and the capacity
+    grows and shrinks on every rank alike; spikes are still those of one rank."""
+    from distsim.engine import exchange
+
+    monkeypatch.setattr(exchange, "INITIAL_CAPACITY", 1)
+    monkeypatch.setattr(exchange, "SHRINK_AFTER", 3)
+    comm = get_comm()
+    sim, spikes, _ = _run(brunel(order=50, delay=0.1), 100.0, 4, comm)
+    stats = comm.allgather(sim.exchange.stats())
+    assert all(s == stats[0] for s in stats)  # every rank took the same rounds and sizes
+    assert stats[0]["second_rounds"] > 0 and stats[0]["resizes"] > 1
+    ref = None
+    if comm.rank == 0:
+        monkeypatch.setattr(exchange, "INITIAL_CAPACITY", 32)
+        ref = _run(brunel(order=50, delay=0.1), 100.0, 4, SerialComm())[1]
+    ref = comm.bcast(ref)
+    assert spikes[0].size > 100
+    assert np.array_equal(spikes[0], ref[0]) and np.array_equal(spikes[1], ref[1])

@@ -139,7 +139,7 @@ def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     p = subprocess.run([sys.executable, "-m", "distsim", "warm"], env=env, cwd=ROOT,
                        capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr
-    script = tmp_path / "coverage.py"
+    script = tmp_path / "kernel_use.py"  # not coverage.py: numba imports a module "coverage"
     script.write_text(COVERAGE)
     p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", str(script), str(tmp_path)], env=env,
                        cwd=ROOT, capture_output=True, text=True, timeout=900)

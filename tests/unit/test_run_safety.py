@@ -330,7 +330,9 @@ def test_second_run_on_the_same_output_is_refused(tmp_path):
     finally:
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=120)
-    assert first.returncode != 0 and "stopped by SIGTERM" in err, err
+    # ranks exit 143 after MPI_Finalize; hydra's mpirun reports 0 for processes it reaps after
+    # forwarding a signal (i13-signals, see tests/unit/test_signals.py), never a crash code
+    assert first.returncode in (143, 0) and "stopped by SIGTERM" in err, err
     assert not os.path.exists(out + ".lock")  # released at the SIGTERM exit (143)
     with h5py.File(out, "r") as f:
         assert int(f["meta"].attrs["seed"]) == 12345  # the first run's data only
