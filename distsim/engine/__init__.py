@@ -6,8 +6,9 @@ Contract of one min-delay slice ``[t0, t0 + M)`` (M = minimum network delay in s
    the input rows (``R = M`` rows, row ``s % R`` for step ``s``): ordinary events, then
    events of spikes with a multiplicity, each in delivery order; then stimulators that
    bypass the network (spike_generator, current generators) add this slice's input;
-2. every local neuron group is updated through all M steps in one jitted call, reading and
-   clearing input row ``s % R`` in step ``s`` and drawing its Poisson input keyed by
+2. every local neuron group is updated through all M steps in one jitted call of the generic
+   driver ``kernels.driver.run_group`` (the same for every model), reading and clearing
+   input row ``s % R`` in step ``s`` and drawing its Poisson input keyed by
    (device, gid, step) and its own noise (GIF escape noise, population-node spike numbers)
    keyed by (gid, step); a population node (gif_pop_psc_exp) emits one record per step
    whose multiplicity is its number of spikes, every other model multiplicity 1;
@@ -21,6 +22,27 @@ Contract of one min-delay slice ``[t0, t0 + M)`` (M = minimum network delay in s
 
 Nothing in the loop depends on the number of ranks: random streams are keyed by gid, and the
 delivery order is the global (stamp, gid) order, so every floating-point sum is the same.
+
+Models and the driver (issue 15). A neuron model is one declaration (``distsim.models``:
+parameters, state, recordables, derived constants and one numba function for one neuron or
+one step of the whole group). ``Group.kernel_args`` builds, once per group, the grouped
+arguments ``kernels.driver.GroupArgs`` (state and parameters as named tuples of the group's
+own arrays, Poisson blocks, scratch); per slice the engine passes the input rows, output
+arrays and a ``Rec`` (recorder request). ``run_group(g, t0, nsteps, R, rings, out, n_out,
+rec)`` is a cached ``njit`` function with one specialisation per model; the engine calls
+its compiled entry point directly (``typed_entry``: numba's per-call typing of ~50 arrays
+cost 0.5 ms per call).
+
+Compiling the whole multi-slice loop (issue 14): ``run_group`` is callable from numba with
+the same grouped arguments, so a compiled loop takes a tuple of the groups' ``GroupArgs``
+(heterogeneous: one type per model) and, per slice, scatters the event lists into the
+input rows, adds the device input, runs ``for g in numba.literal_unroll(groups):
+n_out, row = run_group(g, ...)``, packs and exchanges the records (through a numba-callable
+MPI seam) and delivers them, returning to Python only at flush, checkpoint and progress
+boundaries; samples then go into a buffer of rows for the whole interval (``Rec.row``
+already carries the next free row across calls). Devices that act inside the loop need
+their schedules as arrays (spike_generator: arrival steps; current generators: change
+steps and amplitudes), which ``engine.devices`` builds already.
 """
 from .simulation import Simulation
 

@@ -10,14 +10,13 @@ from ..comm import get_comm
 from ..connectivity import build_synapses
 from .events import EventLists
 from ..kernels.delivery import pack_records, sort_spikes
-from ..kernels.poisson import cdf_table, stack_tables
-from ..kernels.rng import TAG_ESCAPE, TAG_INIT, TAG_POISSON, draw_per_gid, keys_per_gid
+from ..kernels.driver import GroupArgs, PoissonBlocks, Rec
+from ..kernels.poisson import stack_tables
+from ..kernels.rng import TAG_ESCAPE, TAG_INIT, draw_per_gid, keys_per_gid
 from ..models import MODELS
 from ..partition import local_gids, local_range, n_local
 from ..spec import SpecError, validate
-from ..spec.nest_time import (device_time_steps, spike_generator_stamps, step_current_stamps,
-                              tics_per_step)
-from ..spec.network import STIMULATORS
+from ..spec.nest_time import device_time_steps, spike_generator_stamps, step_current_stamps
 from ..spec.values import Value
 
 REC_WIDTH = 3  # int64 fields per spike record: gid, stamp (steps), multiplicity
@@ -40,9 +39,25 @@ class Group:
         self.state = {}
         self.rec = None  # (rec_idx local indices, interval steps, device index) of a voltmeter
         self.rec_vars = ("V_m",)  # the voltmeter's variables (buffer columns variable-major)
-        self.rec_codes = np.zeros(1, np.int64)  # their codes, for models with several recordables
+        self.rec_codes = np.zeros(1, np.int64)  # their codes (model.recordable_codes)
         self.keys = None  # per-neuron random stream keys (models with noise of their own)
         self.dt = 0.1
+        self.args = None  # the driver's grouped kernel arguments (kernels.driver.GroupArgs)
+        self.kernel = None  # the driver's compiled entry point for these argument types
+
+    def kernel_args(self, pg):
+        """Build :attr:`args` (kernels.driver.GroupArgs) from the state, parameter and
+        derived arrays (the same arrays, not copies) and the Poisson blocks ``pg``
+        (PoissonBlocks, scratch ex, scratch in, scratch multiplicities)."""
+        m = self.model
+        vals = dict(self.p, **self.cal)
+        P = m.Params(**{k: vals[k] for k in m.param_fields()})
+        shared = all(a.shape[0] == 1 for a in P)
+        rec_vars = tuple(self.state[m.record_from_state[v]] for v in m.recordables)
+        keys = self.keys if self.keys is not None else np.zeros(0, np.uint64)
+        blocks, pex, pin, spk = pg
+        self.args = GroupArgs(self.lo, self.hi, shared, m.State(**self.state), P,
+                              self.state[m.current_input], rec_vars, keys, blocks, pex, pin, spk)
 
     def pop_state(self, k):
         """dict variable -> view of population k's part of the state arrays."""
@@ -145,7 +160,7 @@ class Simulation:
         self.sendbuf = np.empty(self.out_idx.size * REC_WIDTH, dtype=np.int64)
         self._send_counts = np.empty(size, dtype=np.int64)
         self.recvbuf = np.empty(1024 * REC_WIDTH, dtype=np.int64)
-        self._no_rec = (np.empty(0, np.int64), np.empty((0, 0)), 1, 0)
+        self._no_rec = Rec(np.empty(0, np.int64), np.zeros(1, np.int64), np.empty((0, 0)), 1, 0)
         self._zero_displs = np.zeros(size, dtype=np.int64)
         self.n_synapses = self.comm.allreduce_sum(self.syn.n)
         self.has_multiplicity = any(MODELS[p.model].emits_multiplicity for p in net.populations)
@@ -174,6 +189,8 @@ class Simulation:
             V0.append(self._param_array(pop, b[2], "V_m", v0) if v0 is not None
                       else self._param_array(pop, b[2], "E_L", pop.params.get("E_L", Value(0, model.params["E_L"].default))))
         g.cal = model.calibrate(g.p, self.dt)
+        if set(g.cal) != set(model.derived):
+            raise RuntimeError(f"{model.name}.calibrate returned {sorted(g.cal)}, declared {model.derived}")
         g.state = model.init_state(g.hi - g.lo, np.concatenate(V0), g.p, g.cal)
         if model.needs_keys:
             gids = np.concatenate([b[2] for b in g.bounds])
@@ -247,60 +264,20 @@ class Simulation:
         return out
 
     def _build_devices(self):
-        dt = self.dt
-        steps = lambda ms: int(round(ms / dt)) if np.isfinite(ms) else 2 ** 62  # noqa: E731
-        tps = tics_per_step(dt)
-        tables, table_of = [], {}
-        blocks = {id(g): [] for g in self.groups}  # per group: Poisson blocks in device order
+        """Every device builds itself (``distsim.devices``), in device order; then each
+        group gets its kernel arguments."""
+        from ..devices import DEVICES
+        ctx = _DeviceBuild(self.groups)
         self.spike_gens = []  # (arrival steps int64[], weight, local idx int64[])
         self.current_devs = []  # (change steps int64[], amplitudes float64[], idx): see _current_schedule
         self.spike_rec_mask = np.zeros(self.n_local, dtype=bool)
         self.spike_recorders = []
         self.dev_max_delay = 0
         for di, dv in enumerate(self.net.devices):
-            p = dv.params
-            tg = self._targets(dv)
-            idx = np.concatenate([t[1] for t in tg]) if tg else np.empty(0, np.int64)
-            if dv.type in STIMULATORS:
-                t_min, t_max = _window_steps(p, tps)
-                d = steps(p["delay_ms"])
-            if dv.type == "poisson_generator":
-                mean = p["rate_Hz"] * dt * 1e-3
-                if mean not in table_of:
-                    table_of[mean] = len(tables)
-                    tables.append(cdf_table(mean))
-                # NEST draws in update steps e with t_min < e <= t_max; the draw reaches the
-                # target in its step e + d (drawn at arrival: needs no ring slots)
-                start = max(t_min + 1, 0) + d
-                stop = t_max + 1 + d if np.isfinite(t_max) else 2 ** 62
-                for g, li in tg:
-                    keys = keys_per_gid(self.seed, TAG_POISSON, di, li * self.size + self.rank)
-                    blocks[id(g)].append((li - g.lo, keys, table_of[mean], p["weight"], start, stop))
-            elif dv.type == "spike_generator":
-                self.dev_max_delay = max(self.dev_max_delay, d)
-                self.spike_gens.append((_spike_arrivals(p, dt, tps, t_min, t_max, d), float(p["weight"]), idx))
-            elif dv.type in ("dc_generator", "step_current_generator"):
-                self.current_devs.append(_current_schedule(dv.type, p, dt, tps, t_min, t_max, d) + (idx,))
-            elif dv.type == "spike_recorder":
-                self.spike_rec_mask[idx] = True
-                self.spike_recorders.append(dv)
-            else:  # voltmeter / multimeter: one per group (blocks are split by voltmeter)
-                interval = steps(p["interval_ms"])
-                per_group = {}
-                for g, gi in tg:
-                    per_group.setdefault(id(g), (g, []))[1].append(gi)
-                for g, parts in per_group.values():
-                    g.rec = (np.ascontiguousarray(np.concatenate(parts)), interval, di)
-                for g in self.groups:  # blocks with this voltmeter but no recorded neuron here
-                    if g.rec is None and any(pop.name in dv.targets for pop in g.pops):
-                        g.rec = (np.empty(0, np.int64), interval, di)
-                for g in self.groups:
-                    if g.rec is not None and g.rec[2] == di:
-                        g.rec_vars = tuple(p["record_from"])
-                        g.rec_codes = np.array([g.model.recordable_codes[v] for v in g.rec_vars], np.int64)
-        flat, width = stack_tables(tables)
+            DEVICES[dv.type].build(self, di, dv, self._targets(dv), ctx)
+        flat, width = stack_tables(ctx.tables)
         for g in self.groups:
-            g.pg = _poisson_blocks(blocks[id(g)], flat, width, g.hi - g.lo)
+            g.kernel_args(_poisson_blocks(ctx.poisson[id(g)], flat, width, g.hi - g.lo))
 
     # ---------------------------------------------------------------- run
     def request_stop(self):
@@ -390,13 +367,10 @@ class Simulation:
                 rec_idx, interval, di = g.rec
                 n_rows = (t0 + M) // interval - t0 // interval
                 buf = np.empty((n_rows, rec_idx.size * len(g.rec_vars)))
-                rec = (rec_idx, buf, interval, 0)
+                rec = Rec(rec_idx, g.rec_codes, buf, interval, 0)
             else:
                 rec = self._no_rec
-            n_before = n_out
-            n_out, _ = g.model.update(g, t0, M, self.R, rings, g.pg, out, n_out, rec)
-            if self.has_multiplicity and not g.model.emits_multiplicity:
-                self.out_mult[n_before:n_out] = 1  # overwrite what a population node left
+            n_out, _ = g.model.update(g, t0, M, self.R, rings, out, n_out, rec)
             if g.rec is not None:
                 stamps = (np.arange(t0 // interval + 1, (t0 + M) // interval + 1) * interval)
                 samples.append((g, rec_idx, stamps, buf))
@@ -468,6 +442,20 @@ class Simulation:
 
 
 
+class _DeviceBuild:
+    """What the devices of one build share: Poisson CDF tables (and the index of each mean)
+    and, per group, its Poisson blocks in device order."""
+
+    def __init__(self, groups):
+        self.tables, self.table_of = [], {}
+        self.poisson = {id(g): [] for g in groups}
+
+    @staticmethod
+    def indices(targets):
+        """Local indices (int64) of a device's targets [(group, local indices)]."""
+        return np.concatenate([t[1] for t in targets]) if targets else np.empty(0, np.int64)
+
+
 class _BuildProgress:
     """Prints (rank 0, stderr) which projection the synapse build is at, at most every 2 s
     and only once the build has taken more than 2 s: long builds show progress, short
@@ -489,8 +477,9 @@ class _BuildProgress:
 
 def _poisson_blocks(blocks, tables, width, n):
     """Kernel arguments for a group's Poisson blocks [(j indices, keys, table, weight, start,
-    stop)]: contiguous index runs become ranges, others index lists; plus the scratch arrays
-    of the update kernels (Poisson input ex/in, spike flags)."""
+    stop)]: contiguous index runs become ranges, others index lists (kernels.driver.
+    PoissonBlocks); plus the scratch arrays of the driver (Poisson input ex/in, spike
+    multiplicities)."""
     j0, j1, kptr, iptr, tab, w, start, stop, keys, idx = ([] for _ in range(10))
     nk = ni = 0
     for js, ks, t, wt, a, b in blocks:
@@ -511,11 +500,12 @@ def _poisson_blocks(blocks, tables, width, n):
         start.append(a)
         stop.append(b)
     i64 = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
-    return (i64(j0), i64(j1), i64(kptr), i64(iptr), i64(tab), np.array(w, dtype=np.float64),
-            i64(start), i64(stop),
-            np.concatenate(keys) if keys else np.empty(0, np.uint64),
-            np.concatenate(idx).astype(np.int64) if idx else np.empty(0, np.int64),
-            tables, np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_))
+    return (PoissonBlocks(i64(j0), i64(j1), i64(kptr), i64(iptr), i64(tab), np.array(w, dtype=np.float64),
+                          i64(start), i64(stop),
+                          np.concatenate(keys) if keys else np.empty(0, np.uint64),
+                          np.concatenate(idx).astype(np.int64) if idx else np.empty(0, np.int64),
+                          tables),
+            np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64))
 
 
 _FAR = 2 ** 62  # "never" in steps

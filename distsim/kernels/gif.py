@@ -1,7 +1,8 @@
 """Generalized integrate-and-fire kernels (pure numba): ``gif_psc_exp`` neurons and the
 ``gif_pop_psc_exp`` mesoscopic population node of Schwalger, Deger & Gerstner (2017).
 
-Both follow NEST 3.10's update order and step convention (see kernels.neurons): network input
+Both are per-neuron (per-node) functions run by the generic driver (kernels.driver) and
+follow NEST 3.10's update order and step convention (see kernels.neurons): network input
 of step s is read from input row ``s % R``; current input read at the end of step s acts from
 step s + 1 on; an output produced in step s carries the stamp s + 1.
 
@@ -13,86 +14,63 @@ import math
 import numpy as np
 from numba import njit
 
-from .neurons import _end_of_step, _poisson_step
 from .rng import uniform
-
-# variables a gif_pop_psc_exp multimeter can sample (codes of rec_codes)
-POP_RECORDABLES = {"V_m": ("mV", 0), "n_events": ("1", 1), "mean": ("1", 2), "E_sfa": ("mV", 3),
-                   "I_syn_ex": ("pA", 4), "I_syn_in": ("pA", 5)}
-
-
-@njit(inline="always", cache=True)
-def _p(a, j):
-    """Parameter value of neuron j: arrays are per neuron, or of length 1 when shared."""
-    return a[0] if a.shape[0] == 1 else a[j]
 
 
 @njit(cache=True)
-def update_gif_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in, sfa_el, stc_el,
-                       keys, h, P33, P30, P31, P11_ex, P11_in, P21_ex, P21_in, E_L, I_e,
-                       V_reset, V_T_star, Delta_V, lambda_0, ref_steps, q_sfa, P_sfa, q_stc, P_stc,
-                       ring_ex, ring_in, ring_cur,
-                       pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop, pb_keys,
-                       pb_idx, tables, pex, pin, spk,
-                       out_idx, out_stamp, n_out, rec_idx, rec_buf, rec_interval, rec_row0):
-    """Advance gif_psc_exp neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST's order).
+def gif_psc_exp_block(n, S, P, shared, x, spk):
+    """Advance the n gif_psc_exp neurons of a group by one step (NEST's order); spk[j] = 1
+    where neuron j fired.
 
-    Per step: the adaptation sums (threshold E_sfa = V_T_star + sum of sfa_el, mV; current
+    Per neuron: the adaptation sums (threshold E_sfa = V_T_star + sum of sfa_el, mV; current
     I_stc = sum of stc_el, pA) are taken and their elements decay; the synaptic currents
     (pA) decay and take this step's input; a neuron that is not refractory integrates
     V (mV) exactly and fires with probability 1 - exp(-lambda h), lambda = lambda_0
-    exp((V - E_sfa) / Delta_V) (lambda_0 in 1/ms here), which adds q_sfa / q_stc to the
+    exp((V - E_sfa) / Delta_V) (P.lambda_0_per_ms, 1/ms), which adds q_sfa / q_stc to the
     elements and starts t_ref; a refractory neuron counts down with V held at V_reset.
-    sfa_el / stc_el are [neuron, component]; q_* / P_* are [neuron or 1, component] (zero
-    padding where a population has fewer components). Returns (spike count, next voltmeter
-    row).
+    S.sfa_el / S.stc_el are [neuron, component]; P.q_* / P.P_* [neuron or 1, component]
+    (zero padding where a population has fewer components). The random number of step s
+    is number s of the neuron's stream x.keys[j]. Every array is bound before the loop:
+    taking one out of a tuple inside it costs a reference count per neuron.
     """
-    rec_row = rec_row0
-    n = hi - lo
-    ksfa = sfa_el.shape[1]
-    kstc = stc_el.shape[1]
-    for s in range(t0, t0 + nsteps):
-        slot = s % R
-        _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
-                      pb_stop, pb_keys, pb_idx, tables, pex, pin)
-        rex = ring_ex[slot, lo:hi]
-        rin = ring_in[slot, lo:hi]
-        for j in range(n):
-            qj = 0 if q_sfa.shape[0] == 1 else j
-            stc = 0.0
-            for c in range(kstc):
-                stc += stc_el[j, c]
-                stc_el[j, c] *= P_stc[qj, c]
-            sfa = _p(V_T_star, j)
-            for c in range(ksfa):
-                sfa += sfa_el[j, c]
-                sfa_el[j, c] *= P_sfa[qj, c]
-            ie = I_syn_ex[j] * _p(P11_ex, j) + rex[j] + pex[j]
-            ii = I_syn_in[j] * _p(P11_in, j) + rin[j] + pin[j]
-            I_syn_ex[j] = ie
-            I_syn_in[j] = ii
-            rex[j] = 0.0
-            rin[j] = 0.0
-            spike = False
-            if refr[j] == 0:
-                v = (_p(P30, j) * (i0[j] + _p(I_e, j) - stc) + _p(P33, j) * V[j]
-                     + _p(P31, j) * _p(E_L, j) + ie * _p(P21_ex, j) + ii * _p(P21_in, j))
-                V[j] = v
-                lam = _p(lambda_0, j) * math.exp((v - sfa) / _p(Delta_V, j))
-                if lam > 0.0 and uniform(keys[j], s) < -math.expm1(-lam * h):
-                    spike = True
-                    for c in range(kstc):
-                        stc_el[j, c] += q_stc[qj, c]
-                    for c in range(ksfa):
-                        sfa_el[j, c] += q_sfa[qj, c]
-                    refr[j] = _p(ref_steps, j)
-            else:
-                refr[j] -= 1
-                V[j] = _p(V_reset, j)
-            spk[j] = spike
-        n_out, rec_row = _end_of_step(s, slot, lo, n, ring_cur, i0, spk, out_idx, out_stamp,
-                                      n_out, V, rec_idx, rec_buf, rec_interval, rec_row)
-    return n_out, rec_row
+    V, refr, sfa_el, stc_el, i0 = S.V, S.refr, S.sfa_el, S.stc_el, S.i0
+    I_syn_ex, I_syn_in = S.I_syn_ex, S.I_syn_in
+    rex, rin, pex, pin, keys, s = x.rex, x.rin, x.pex, x.pin, x.keys, x.s
+    P_stc, P_sfa, q_stc, q_sfa = P.P_stc, P.P_sfa, P.q_stc, P.q_sfa
+    V_T_star, P11_ex, P11_in, P30, P33, P31 = P.V_T_star, P.P11_ex, P.P11_in, P.P30, P.P33, P.P31
+    I_e, E_L, P21_ex, P21_in, lambda_0 = P.I_e, P.E_L, P.P21_ex, P.P21_in, P.lambda_0_per_ms
+    Delta_V, h, ref_steps, V_reset = P.Delta_V, P.h, P.ref_steps, P.V_reset
+    for j in range(n):
+        k = 0 if shared else j
+        stc = 0.0
+        for c in range(stc_el.shape[1]):
+            stc += stc_el[j, c]
+            stc_el[j, c] *= P_stc[k, c]
+        sfa = V_T_star[k]
+        for c in range(sfa_el.shape[1]):
+            sfa += sfa_el[j, c]
+            sfa_el[j, c] *= P_sfa[k, c]
+        ie = I_syn_ex[j] * P11_ex[k] + rex[j] + pex[j]
+        ii = I_syn_in[j] * P11_in[k] + rin[j] + pin[j]
+        I_syn_ex[j] = ie
+        I_syn_in[j] = ii
+        spike = 0
+        if refr[j] == 0:
+            v = (P30[k] * (i0[j] + I_e[k] - stc) + P33[k] * V[j]
+                 + P31[k] * E_L[k] + ie * P21_ex[k] + ii * P21_in[k])
+            V[j] = v
+            lam = lambda_0[k] * math.exp((v - sfa) / Delta_V[k])
+            if lam > 0.0 and uniform(keys[j], s) < -math.expm1(-lam * h[k]):
+                spike = 1
+                for c in range(stc_el.shape[1]):
+                    stc_el[j, c] += q_stc[k, c]
+                for c in range(sfa_el.shape[1]):
+                    sfa_el[j, c] += q_sfa[k, c]
+                refr[j] = ref_steps[k]
+        else:
+            refr[j] -= 1
+            V[j] = V_reset[k]
+        spk[j] = spike
 
 
 # ------------------------------------------------------------------ mesoscopic population
@@ -206,132 +184,86 @@ def _history_pass(nh, mh, vh, uh, lh, theta, theta_tld, k0, L, n_free, th, h_tot
     return W, Y, Z, th
 
 
-@njit(cache=True)
-def update_gif_pop_psc_exp(t0, nsteps, lo, hi, R, V, I_syn_ex, I_syn_in, i0, scal, kint,
-                           n_hist, m_hist, v_hist, u_hist, lam_hist, g_sfa,
-                           keys, h, N, L, k_ref, P22, P20, P11_ex, P11_in, P21_ex, P21_in,
-                           tau_m, tau_syn_ex, tau_syn_in, C_m, E_L, I_e, V_reset, V_T_star,
-                           Delta_V, lambda_0, theta, theta_tld, Q30, Q30K, bino,
-                           ring_ex, ring_in, ring_cur,
-                           pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop,
-                           pb_keys, pb_idx, tables, pex, pin, spk,
-                           out_idx, out_stamp, out_mult, n_out,
-                           rec_idx, rec_codes, rec_buf, rec_interval, rec_row0):
-    """Advance gif_pop_psc_exp nodes lo..hi-1 over steps t0..t0+nsteps-1.
+@njit(inline="always", cache=True)
+def gif_pop_psc_exp_node(j, S, p, x):
+    """Advance gif_pop_psc_exp node j by one step; returns its number of spikes.
 
-    Each node stands for N GIF neurons (escape rate lambda_0 exp((u - theta)/Delta_V), 1/s;
+    The node stands for N GIF neurons (escape rate lambda_0 exp((u - theta)/Delta_V), 1/s;
     threshold adaptation sum_k q_sfa_k exp(-t/tau_sfa_k)) and advances them with the
     refractory-density / quasi-renewal algorithm of Schwalger et al. 2017 (Figs. 11-12):
-    a history of L bins (rotating index kint[j, 0]) of spike numbers n, survivors m, variance
+    a history of L bins (rotating index S.k0) of spike numbers n, survivors m, variance
     v, membrane potential u (mV) and hazard lambda (1/s) of the neurons that last fired in
     that bin; neurons older than the history form the free pool x (expected number) with
     variance z. The expected number of spikes of the step (``mean``) is the sum of the
     bins' hazard times survivors plus the free pool's plus a finite-size correction; the
-    number emitted is Binomial(N, mean / N) (Poisson if ``bino`` is 0) and leaves as one
+    number emitted is Binomial(N, mean / N) (Poisson if ``BinoRand`` is 0) and leaves as one
     output record with that multiplicity.
 
     Input (NEST's gif_pop_psc_exp): network input (pA, weight x multiplicity) of the step
     drives exponential synaptic currents I_syn_ex / I_syn_in (pA), integrated exactly with
     the membrane over the step; current input (pA) read at the end of a step acts from the
-    next. scal[j] holds (lambda_free, x, z, mean, E_sfa); kint[j] holds (k0, n_events).
-    Per-node parameter arrays have one entry per node; history arrays are [node, L_max].
-    Voltmeter columns are variable-major: rec_buf[row, v * n_rec + k] holds variable
-    rec_codes[v] of node rec_idx[k]. Returns (output count, next voltmeter row).
+    next. History arrays are [node, L_max]; p's history constants are this node's rows.
     """
-    rec_row = rec_row0
-    n = hi - lo
-    nrec = rec_idx.shape[0]
-    for s in range(t0, t0 + nsteps):
-        slot = s % R
-        _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
-                      pb_stop, pb_keys, pb_idx, tables, pex, pin)
-        for j in range(n):
-            Nj = N[j]
-            Lj = L[j]
-            # membrane and synapses over the step (input A held constant within the step)
-            h_tot = (I_e[j] + i0[j]) * P20[j] + E_L[j]
-            A_ex = (ring_ex[slot, lo + j] + pex[j]) / h * tau_syn_ex[j] / C_m[j]
-            A_in = (ring_in[slot, lo + j] + pin[j]) / h * tau_syn_in[j] / C_m[j]
-            ring_ex[slot, lo + j] = 0.0
-            ring_in[slot, lo + j] = 0.0
-            y_ex = I_syn_ex[j] / C_m[j]
-            y_in = I_syn_in[j] / C_m[j]
-            # exact drive of a current relaxing from y to A with tau_syn (P21 is stable for
-            # tau_syn close to tau_m, where NEST's closed form divides by zero)
-            h_tot += (tau_m[j] * A_ex * (1.0 - P22[j]) + C_m[j] * P21_ex[j] * (y_ex - A_ex)
-                      + tau_m[j] * A_in * (1.0 - P22[j]) + C_m[j] * P21_in[j] * (y_in - A_in))
-            I_syn_ex[j] = (A_ex + (y_ex - A_ex) * P11_ex[j]) * C_m[j]
-            I_syn_in[j] = (A_in + (y_in - A_in) * P11_in[j]) * C_m[j]
-            # population update (Fig. 12 of the paper)
-            k0 = kint[j, 0]
-            V[j] = (V[j] - E_L[j]) * P22[j] + h_tot
-            th_free = V_T_star[j]
-            for c in range(g_sfa.shape[1]):  # activity older than the history
-                g_sfa[j, c] = g_sfa[j, c] * Q30[j, c] + (1.0 - Q30[j, c]) * n_hist[j, k0] / (Nj * h)
-                th_free += Q30K[j, c] * g_sfa[j, c]
-            lam_free = lambda_0[j] * math.exp((V[j] - th_free) / Delta_V[j])
-            P_free = 1.0 - math.exp(-0.0005 * (scal[j, 0] + lam_free) * h)
-            scal[j, 0] = lam_free
-            scal[j, 4] = th_free
-            th = th_free - n_hist[j, k0] * theta_tld[j, 0]
-            X = 0.0
-            nh = n_hist[j]  # row views of this node's history (1-D, contiguous)
-            mh = m_hist[j]
-            for k in range(Lj):
-                X += mh[k]
-            # oldest bin first (from the rotating index k0); refractory bins excluded
-            W, Y, Z, th = _history_pass(nh, mh, v_hist[j], u_hist[j], lam_hist[j], theta[j],
-                                        theta_tld[j], k0, Lj, Lj - k_ref[j], th, h_tot,
-                                        E_L[j], P22[j], lambda_0[j], Delta_V[j], h)
-            x = scal[j, 1]
-            z = scal[j, 2]
-            P_Lam = (Y + P_free * z) / (Z + z) if Z + z > 0.0 else 0.0
-            mean = W + P_free * x + P_Lam * (Nj - X - x)
-            scal[j, 3] = mean
-            Ni = int(Nj)
-            if bino[j] != 0.0:
-                ns = binomial(Ni, mean / Nj, keys[j], s)
-            else:
-                ns = min(poisson_count(mean, keys[j], s), Ni) if mean < Nj else Ni
-            ompf = 1.0 - P_free
-            scal[j, 2] = ompf * ompf * z + x * P_free + v_hist[j, k0]
-            scal[j, 1] = x * ompf + m_hist[j, k0]
-            n_hist[j, k0] = ns
-            m_hist[j, k0] = ns
-            v_hist[j, k0] = 0.0
-            u_hist[j, k0] = V_reset[j]
-            lam_hist[j, k0] = 0.0
-            kint[j, 0] = k0 + 1 if k0 + 1 < Lj else 0
-            kint[j, 1] = ns
-            if ns > 0:
-                out_idx[n_out] = lo + j
-                out_stamp[n_out] = s + 1
-                out_mult[n_out] = ns
-                n_out += 1
-        if ring_cur.shape[0] > 0:
-            for j in range(n):
-                i0[j] = ring_cur[slot, lo + j]
-                ring_cur[slot, lo + j] = 0.0
-        if nrec > 0 and (s + 1) % rec_interval == 0:
-            for v in range(rec_codes.shape[0]):
-                code = rec_codes[v]
-                for k in range(nrec):
-                    j = rec_idx[k] - lo
-                    if code == 0:
-                        val = V[j]
-                    elif code == 1:
-                        val = float(kint[j, 1])
-                    elif code == 2:
-                        val = scal[j, 3]
-                    elif code == 3:
-                        val = scal[j, 4]
-                    elif code == 4:
-                        val = I_syn_ex[j]
-                    else:
-                        val = I_syn_in[j]
-                    rec_buf[rec_row, v * nrec + k] = val
-            rec_row += 1
-    return n_out, rec_row
+    h = p.h
+    V = S.V
+    Nj = p.N
+    Lj = p.L
+    # membrane and synapses over the step (input A held constant within the step)
+    h_tot = (p.I_e + S.i0[j]) * p.P20 + p.E_L
+    A_ex = (x.rex[j] + x.pex[j]) / h * p.tau_syn_ex / p.C_m
+    A_in = (x.rin[j] + x.pin[j]) / h * p.tau_syn_in / p.C_m
+    y_ex = S.I_syn_ex[j] / p.C_m
+    y_in = S.I_syn_in[j] / p.C_m
+    # exact drive of a current relaxing from y to A with tau_syn (P21 is stable for
+    # tau_syn close to tau_m, where NEST's closed form divides by zero)
+    h_tot += (p.tau_m * A_ex * (1.0 - p.P22) + p.C_m * p.P21_ex * (y_ex - A_ex)
+              + p.tau_m * A_in * (1.0 - p.P22) + p.C_m * p.P21_in * (y_in - A_in))
+    S.I_syn_ex[j] = (A_ex + (y_ex - A_ex) * p.P11_ex) * p.C_m
+    S.I_syn_in[j] = (A_in + (y_in - A_in) * p.P11_in) * p.C_m
+    # population update (Fig. 12 of the paper)
+    k0 = S.k0[j]
+    n_hist = S.n_hist
+    V[j] = (V[j] - p.E_L) * p.P22 + h_tot
+    th_free = p.V_T_star
+    g_sfa = S.g_sfa
+    for c in range(g_sfa.shape[1]):  # activity older than the history
+        g_sfa[j, c] = g_sfa[j, c] * p.Q30[c] + (1.0 - p.Q30[c]) * n_hist[j, k0] / (Nj * h)
+        th_free += p.Q30K[c] * g_sfa[j, c]
+    lam_free = p.lambda_0 * math.exp((V[j] - th_free) / p.Delta_V)
+    P_free = 1.0 - math.exp(-0.0005 * (S.lam_free[j] + lam_free) * h)
+    S.lam_free[j] = lam_free
+    S.E_sfa[j] = th_free
+    th = th_free - n_hist[j, k0] * p.theta_tld[0]
+    X = 0.0
+    nh = n_hist[j]  # row views of this node's history (1-D, contiguous)
+    mh = S.m_hist[j]
+    for k in range(Lj):
+        X += mh[k]
+    # oldest bin first (from the rotating index k0); refractory bins excluded
+    W, Y, Z, th = _history_pass(nh, mh, S.v_hist[j], S.u_hist[j], S.lam_hist[j], p.theta,
+                                p.theta_tld, k0, Lj, Lj - p.k_ref, th, h_tot,
+                                p.E_L, p.P22, p.lambda_0, p.Delta_V, h)
+    xf = S.x_free[j]
+    z = S.z_free[j]
+    P_Lam = (Y + P_free * z) / (Z + z) if Z + z > 0.0 else 0.0
+    mean = W + P_free * xf + P_Lam * (Nj - X - xf)
+    S.mean[j] = mean
+    Ni = int(Nj)
+    if p.BinoRand != 0.0:
+        ns = binomial(Ni, mean / Nj, x.keys[j], x.s)
+    else:
+        ns = min(poisson_count(mean, x.keys[j], x.s), Ni) if mean < Nj else Ni
+    ompf = 1.0 - P_free
+    S.z_free[j] = ompf * ompf * z + xf * P_free + S.v_hist[j, k0]
+    S.x_free[j] = xf * ompf + S.m_hist[j, k0]
+    n_hist[j, k0] = ns
+    S.m_hist[j, k0] = ns
+    S.v_hist[j, k0] = 0.0
+    S.u_hist[j, k0] = p.V_reset
+    S.lam_hist[j, k0] = 0.0
+    S.k0[j] = k0 + 1 if k0 + 1 < Lj else 0
+    S.n_events[j] = ns
+    return ns
 
 
 def adaptation_kernel(k, h, q_sfa, tau_sfa):

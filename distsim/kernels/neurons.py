@@ -1,9 +1,10 @@
-"""Neuron update kernels (pure numba): one call advances a contiguous range of local neurons
-through a whole min-delay slice of steps. Ring buffers are indexed by local index
-``lo + j``; the group's own state arrays by ``j``. Parameter arrays either all hold one
-value per neuron or, when the whole group shares every parameter, all have length 1: the
-kernels then hoist them out of the loop over neurons, which lets LLVM vectorise it (a
-length test per parameter inside the loop kept it scalar, 5-7 ns instead of ~1 ns/neuron).
+"""Shared neuron-kernel pieces (pure numba): the Poisson drive of one step and the
+propagators of exponential currents. The per-slice loop is ``kernels.driver.run_group``;
+each model's per-neuron update lives in its model file (``distsim.models``). Parameter
+arrays either all hold one value per neuron or, when the whole group shares every
+parameter, all have length 1: the driver then hoists them out of the loop over neurons,
+which lets LLVM vectorise it (a length test per parameter inside the loop kept it scalar,
+5-7 ns instead of ~1 ns/neuron).
 
 Step convention (NEST's): step ``s`` advances the state from ``s*dt`` to ``(s+1)*dt``; a spike
 produced in step ``s`` carries the stamp ``s+1`` (its time is ``(s+1)*dt``) and reaches a
@@ -82,147 +83,6 @@ def _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, 
                         k += 1
                     j = j0 + q if ip < 0 else pb_idx[ip + q]
                     dest[j] += w * (k - BRANCHLESS)
-
-
-@njit(inline="always", cache=True)
-def _end_of_step(s, slot, lo, n, ring_cur, cur, spk, out_idx, out_stamp, n_out,
-                 V, rec_idx, rec_buf, rec_interval, rec_row):
-    """What every model does at the end of step s: read this step's current input (pA) into
-    ``cur`` for the next step (NEST order), append the flagged spikes with stamp s + 1, and
-    take a voltmeter sample of V (mV) when s + 1 is a multiple of the interval.
-    Returns (spike count, next voltmeter row)."""
-    if ring_cur.shape[0] > 0:
-        for j in range(n):
-            cur[j] = ring_cur[slot, lo + j]
-            ring_cur[slot, lo + j] = 0.0
-    for j in range(n):
-        if spk[j]:
-            out_idx[n_out] = lo + j
-            out_stamp[n_out] = s + 1
-            n_out += 1
-    if rec_idx.shape[0] > 0 and (s + 1) % rec_interval == 0:
-        for k in range(rec_idx.shape[0]):
-            rec_buf[rec_row, k] = V[rec_idx[k] - lo]
-        rec_row += 1
-    return n_out, rec_row
-
-
-@njit(inline="always", cache=True)
-def _delta_neuron(j, V, refr, y0, rex, rin, pex, pin, spk,
-                  P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps):
-    """One iaf_psc_delta neuron, one step (scalar parameters; branch-free selects)."""
-    r = refr[j]
-    inp = rex[j] + rin[j]
-    inp += pex[j] + pin[j]
-    v = P30 * (y0[j] + I_e) + P33 * (V[j] - E_L) + inp
-    v = max(v, V_min - E_L)
-    vm = E_L + v if r == 0 else V[j]
-    r = r - 1 if r > 0 else r
-    spike = vm >= V_th
-    V[j] = V_reset if spike else vm
-    refr[j] = ref_steps if spike else r
-    spk[j] = spike
-    rex[j] = 0.0
-    rin[j] = 0.0
-
-
-@njit(inline="always", cache=True)
-def _exp_neuron(j, V, refr, i0, I_syn_ex, I_syn_in, rex, rin, pex, pin, spk,
-                P22, P11_ex, P11_in, P21_ex, P21_in, P20, E_L, I_e, V_th, V_reset, ref_steps):
-    """One iaf_psc_exp neuron, one step (scalar parameters; branch-free selects)."""
-    r = refr[j]
-    v = E_L + ((V[j] - E_L) * P22 + I_syn_ex[j] * P21_ex + I_syn_in[j] * P21_in + (I_e + i0[j]) * P20)
-    vm = v if r == 0 else V[j]
-    r = r - 1 if r > 0 else r
-    ie = I_syn_ex[j] * P11_ex
-    ie += rex[j] + pex[j]
-    ii = I_syn_in[j] * P11_in
-    ii += rin[j] + pin[j]
-    I_syn_ex[j] = ie
-    I_syn_in[j] = ii
-    spike = vm >= V_th
-    V[j] = V_reset if spike else vm
-    refr[j] = ref_steps if spike else r
-    spk[j] = spike
-    rex[j] = 0.0
-    rin[j] = 0.0
-
-
-@njit(cache=True)
-def update_iaf_psc_delta(t0, nsteps, lo, hi, R, V, refr, y0,
-                         P33, P30, E_L, I_e, V_th, V_reset, V_min, ref_steps,
-                         ring_ex, ring_in, ring_cur,
-                         pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop, pb_keys, pb_idx,
-                         tables, pex, pin, spk,
-                         out_idx, out_stamp, n_out,
-                         rec_idx, rec_buf, rec_interval, rec_row0):
-    """Advance iaf_psc_delta neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
-
-    V (mV, absolute), refr (remaining refractory steps) and y0 (pA, current input of the
-    previous step) are updated in place. Spikes are appended to (out_idx, out_stamp) from
-    position n_out. Voltmeter samples of V at the end of every step
-    whose stamp is a multiple of rec_interval go to rec_buf rows from rec_row0 on.
-    Returns (new spike count, next free voltmeter row).
-    """
-    rec_row = rec_row0
-    n = hi - lo
-    shared = P33.shape[0] == 1  # the engine passes all parameters shared or all per neuron
-    for s in range(t0, t0 + nsteps):
-        slot = s % R
-        _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
-                      pb_stop, pb_keys, pb_idx, tables, pex, pin)
-        rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
-        rin = ring_in[slot, lo:hi]
-        if shared:  # parameters hoisted into registers: this loop vectorises (~1 ns/neuron)
-            for j in range(n):
-                _delta_neuron(j, V, refr, y0, rex, rin, pex, pin, spk, P33[0], P30[0], E_L[0],
-                              I_e[0], V_th[0], V_reset[0], V_min[0], ref_steps[0])
-        else:
-            for j in range(n):
-                _delta_neuron(j, V, refr, y0, rex, rin, pex, pin, spk, P33[j], P30[j], E_L[j],
-                              I_e[j], V_th[j], V_reset[j], V_min[j], ref_steps[j])
-        n_out, rec_row = _end_of_step(s, slot, lo, n, ring_cur, y0, spk, out_idx, out_stamp, n_out,
-                                      V, rec_idx, rec_buf, rec_interval, rec_row)
-    return n_out, rec_row
-
-
-@njit(cache=True)
-def update_iaf_psc_exp(t0, nsteps, lo, hi, R, V, refr, i0, I_syn_ex, I_syn_in,
-                       P22, P11_ex, P11_in, P21_ex, P21_in, P20, E_L, I_e, V_th, V_reset,
-                       ref_steps,
-                       ring_ex, ring_in, ring_cur,
-                       pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop, pb_keys, pb_idx,
-                         tables, pex, pin, spk,
-                       out_idx, out_stamp, n_out,
-                       rec_idx, rec_buf, rec_interval, rec_row0):
-    """Advance iaf_psc_exp neurons lo..hi-1 over steps t0..t0+nsteps-1 (NEST update order).
-
-    State in place: V (mV, absolute), refr (steps), i0 (pA, current input of the previous
-    step), I_syn_ex, I_syn_in (pA). While refractory V stays at V_reset and the synaptic
-    currents keep decaying and receiving input. Returns (new spike count, next free voltmeter row), as the delta kernel.
-    """
-    rec_row = rec_row0
-    n = hi - lo
-    shared = P22.shape[0] == 1  # the engine passes all parameters shared or all per neuron
-    for s in range(t0, t0 + nsteps):
-        slot = s % R
-        _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start,
-                      pb_stop, pb_keys, pb_idx, tables, pex, pin)
-        rex = ring_ex[slot, lo:hi]  # zero-based row views: the loop below vectorises
-        rin = ring_in[slot, lo:hi]
-        if shared:  # parameters hoisted into registers: this loop vectorises (~1 ns/neuron)
-            for j in range(n):
-                _exp_neuron(j, V, refr, i0, I_syn_ex, I_syn_in, rex, rin, pex, pin, spk,
-                            P22[0], P11_ex[0], P11_in[0], P21_ex[0], P21_in[0], P20[0], E_L[0],
-                            I_e[0], V_th[0], V_reset[0], ref_steps[0])
-        else:
-            for j in range(n):
-                _exp_neuron(j, V, refr, i0, I_syn_ex, I_syn_in, rex, rin, pex, pin, spk,
-                            P22[j], P11_ex[j], P11_in[j], P21_ex[j], P21_in[j], P20[j], E_L[j],
-                            I_e[j], V_th[j], V_reset[j], ref_steps[j])
-        n_out, rec_row = _end_of_step(s, slot, lo, n, ring_cur, i0, spk, out_idx, out_stamp, n_out,
-                                      V, rec_idx, rec_buf, rec_interval, rec_row)
-    return n_out, rec_row
 
 
 def propagators_psc_exp(h, tau_m, tau_syn, C_m):

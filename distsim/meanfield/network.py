@@ -134,23 +134,19 @@ def params_from_network(net) -> dict:
     # stationary external input and DC per population
     ext = {p.name: [] for p in net.populations}  # (rate spikes/s, weight model unit)
     dc = {p.name: _param(p, MODELS[p.model], "I_e") for p in net.populations}
+    from ..devices import DEVICES
     for i, dv in enumerate(net.devices):
-        q = dv.params
-        stationary = dv.type in ("poisson_generator", "dc_generator") and math.isinf(q["stop_ms"])
-        if dv.type == "step_current_generator":
-            stationary = q["amplitude_values_pA"][-1] != 0.0
-        if not stationary:
+        inp = DEVICES[dv.type].meanfield(dv.params)  # ("poisson", rate, w), ("dc", pA) or None
+        if inp is None:
             continue
         for t in dv.targets:
             if not _covers_population(dv, sizes[t]):
                 raise SpecError(f"devices[{i}]({dv.type}).targets", t,
                                 "the mean-field needs stationary stimulators on whole populations")
-            if dv.type == "poisson_generator":
-                ext[t].append((q["rate_Hz"], q["weight"]))
-            elif dv.type == "dc_generator":
-                dc[t] += q["amplitude_pA"]
+            if inp[0] == "poisson":
+                ext[t].append((inp[1], inp[2]))
             else:
-                dc[t] += q["amplitude_values_pA"][-1]
+                dc[t] += inp[1]
 
     # driven populations: DC, stationary Poisson input, or input from a driven population
     driven = {p for p in sizes if dc[p] != 0.0 or any(r * w != 0.0 for r, w in ext[p])}

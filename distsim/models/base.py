@@ -1,6 +1,12 @@
-"""What every neuron model declares: parameters with defaults, units and allowed ranges."""
+"""What every neuron model declares: parameters with defaults, units and allowed ranges,
+state variables, recordables, derived constants and its per-neuron numba update (see
+``distsim.models`` for how a model file declares itself)."""
 import math
+import sys
+from collections import namedtuple
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..kernels.rng import DIST_CONST
 from ..spec.errors import SpecError
@@ -83,9 +89,23 @@ class ListParam:
         return tuple(out)
 
 
+@dataclass(frozen=True)
+class Var:
+    """One state variable: unit, dtype, initial value (a number, or ``"V_m"``: the initial
+    membrane potential of each neuron) and, for a 2-D variable ``[neuron, component]``, the
+    list parameter whose length gives the number of components."""
+
+    unit: str
+    dtype: type = np.float64
+    init: object = 0.0
+    width: str = None
+
+
 class NeuronModel:
-    """Base class: subclasses set ``name``, ``params``, ``weight_unit`` and implement
-    ``calibrate``, ``init_state`` and ``update``."""
+    """Base class of the model declarations (see ``distsim.models``). A subclass sets
+    ``name``, ``params``, ``weight_unit``, ``state``, ``derived``, ``neuron`` and implements
+    ``calibrate``; the class creation builds its kernel tuple types and registers ``neuron``
+    with the generic driver (``distsim.kernels.driver``)."""
 
     name = ""
     params = {}
@@ -98,6 +118,72 @@ class NeuronModel:
     emits_multiplicity = False  # True: update writes a multiplicity per output record
     needs_keys = False  # True: the group gets per-neuron random stream keys (g.keys)
     collapse_shared = True  # False: parameters stay per neuron even when all are equal
+    state = {}  # name -> Var, in kernel order; the names are the checkpoint's dataset names
+    derived = ()  # names of calibrate()'s constants, in kernel order after the parameters
+    record_from_state = {"V_m": "V"}  # recordable -> its 1-D float64 state variable
+    current_input = "i0"  # state variable that current generators write (pA, next step on)
+    neuron = None  # numba function neuron(j, S, p, x) -> spike multiplicity (kernels.driver)
+    block = None  # or: numba function block(n, S, P, shared, x, spk), the loop over neurons
+    State = None  # named tuple classes of the kernel arguments, built from the declaration
+    Params = None
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        fn = cls.__dict__.get("neuron")
+        block = cls.__dict__.get("block")
+        if fn is None and block is None:
+            return
+        cls.state_names = tuple(cls.state)
+        mod = sys.modules[cls.__module__]
+        # module-level classes: numba's cache pickles the kernel signature by reference
+        cls.State = namedtuple(f"{cls.__name__}State", list(cls.state))
+        cls.Params = namedtuple(f"{cls.__name__}Params", cls.param_fields())
+        for t in (cls.State, cls.Params):
+            t.__module__ = cls.__module__
+            setattr(mod, t.__name__, t)
+        cls.recordable_codes = {v: i for i, v in enumerate(cls.recordables)}
+        for v in cls.recordables:
+            assert cls.record_from_state[v] in cls.state, (cls.name, v)
+        assert cls.current_input in cls.state, cls.name
+        from ..kernels.driver import register_block, register_neuron
+        if block is not None:
+            register_block(cls.State, block)
+        else:
+            register_neuron(cls.State, fn)
+
+    @classmethod
+    def param_fields(cls):
+        """Names of the kernel's parameter tuple: NEST parameters, flags, list parameters,
+        then the derived constants."""
+        return list(cls.params) + list(cls.bool_params) + list(cls.list_params) + list(cls.derived)
+
+    @classmethod
+    def init_state(cls, n, V0, p, cal):
+        """State arrays for n neurons from the ``state`` declaration (V0: initial V_m, mV)."""
+        out = {}
+        for k, var in cls.state.items():
+            if var.init == "V_m":
+                out[k] = V0.astype(np.float64).copy()
+            elif var.width is not None:
+                out[k] = np.full((n, p[var.width].shape[1]), var.init, dtype=var.dtype)
+            else:
+                out[k] = np.full(n, var.init, dtype=var.dtype)
+        return out
+
+    @classmethod
+    def calibrate(cls, p, dt):
+        """dict of the derived constants (arrays over the group) for step dt (ms)."""
+        return {}
+
+    @classmethod
+    def update(cls, g, t0, nsteps, R, rings, out, n_out, rec):
+        """Run group ``g`` (engine Group) over a slice with the generic driver; returns
+        (output record count, next sample row)."""
+        from ..kernels.driver import typed_entry
+        args = (g.args, t0, nsteps, R, rings, out, n_out, rec)
+        if g.kernel is None:
+            g.kernel = typed_entry(args)
+        return g.kernel(*args)
 
     @classmethod
     def known_params(cls):

@@ -13,10 +13,10 @@ step), E_sfa (mV, the free threshold), I_syn_ex, I_syn_in (pA). Algorithm: kerne
 """
 import numpy as np
 
-from ..kernels.gif import POP_RECORDABLES, adaptation_kernel, history_length, update_gif_pop_psc_exp
+from ..kernels.gif import adaptation_kernel, gif_pop_psc_exp_node, history_length
 from ..kernels.neurons import propagators_psc_exp
 from ..spec.errors import SpecError
-from .base import ListParam, NeuronModel, Param
+from .base import ListParam, NeuronModel, Param, Var
 
 
 class GifPopPscExp(NeuronModel):
@@ -27,8 +27,21 @@ class GifPopPscExp(NeuronModel):
     needs_keys = True
     emits_multiplicity = True
     collapse_shared = False
-    recordables = {k: v[0] for k, v in POP_RECORDABLES.items()}
-    recordable_codes = {k: v[1] for k, v in POP_RECORDABLES.items()}
+    recordables = {"V_m": "mV", "n_events": "1", "mean": "1", "E_sfa": "mV", "I_syn_ex": "pA",
+                   "I_syn_in": "pA"}
+    record_from_state = {"V_m": "V", "n_events": "n_events", "mean": "mean", "E_sfa": "E_sfa",
+                         "I_syn_ex": "I_syn_ex", "I_syn_in": "I_syn_in"}
+    # free pool: hazard lam_free (1/s), expected number x_free, variance z_free; mean: the
+    # step's expected spike number; E_sfa (mV): free threshold; k0: rotating history index;
+    # history bins [node, L_max] (see kernels.gif.gif_pop_psc_exp_node); g_sfa [node, kernel]
+    state = {"V": Var("mV", init="V_m"), "I_syn_ex": Var("pA"), "I_syn_in": Var("pA"),
+             "i0": Var("pA"), "lam_free": Var("1/s"), "x_free": Var("1"), "z_free": Var("1"),
+             "mean": Var("1"), "E_sfa": Var("mV"), "k0": Var("bin", np.int64, 0),
+             "n_events": Var("1"), "n_hist": Var("1"), "m_hist": Var("1"), "v_hist": Var("1"),
+             "u_hist": Var("mV"), "lam_hist": Var("1/s"), "g_sfa": Var("1/ms", width="q_sfa")}
+    derived = ("h", "L", "k_ref", "P22", "P20", "P11_ex", "P11_in", "P21_ex", "P21_in",
+               "theta", "theta_tld", "Q30", "Q30K")
+    neuron = gif_pop_psc_exp_node
     params = {
         "N": Param(100, "neurons", "count"),
         "tau_m": Param(20.0, "ms", "positive"),
@@ -86,39 +99,21 @@ class GifPopPscExp(NeuronModel):
         # the paper's J_k = q_sfa_k tau_sfa_k, decayed over the history
         Q30K = p["q_sfa"] * p["tau_sfa"] * np.exp(-dt * L[:, None] / p["tau_sfa"])
         return {
-            "L": L, "k_ref": np.rint(p["t_ref"] / dt).astype(np.int64),
+            "h": np.full(n, dt), "L": L, "k_ref": np.rint(p["t_ref"] / dt).astype(np.int64),
             "P22": P22, "P20": p["tau_m"] / p["C_m"] * (1.0 - P22),
             "P11_ex": P11_ex, "P11_in": P11_in, "P21_ex": P21_ex, "P21_in": P21_in,
             "theta": theta, "theta_tld": theta_tld, "Q30": Q30, "Q30K": Q30K,
         }
 
-    @staticmethod
-    def init_state(n, V0, p, cal):
+    @classmethod
+    def init_state(cls, n, V0, p, cal):
         """The paper's InitPopulations: all N neurons fired one step before the start (the
         newest history bin holds N), free pool empty; V_m = V0 (mV), currents zero."""
         Lmax = cal["theta"].shape[1]
-        nh = np.zeros((n, Lmax))
-        mh = np.zeros((n, Lmax))
+        out = super().init_state(n, V0, p, cal)
+        for k in ("n_hist", "m_hist", "v_hist", "u_hist", "lam_hist"):
+            out[k] = np.zeros((n, Lmax))
         for j in range(n):
-            nh[j, cal["L"][j] - 1] = p["N"][j]
-            mh[j, cal["L"][j] - 1] = p["N"][j]
-        return {"V": V0.astype(np.float64).copy(), "I_syn_ex": np.zeros(n), "I_syn_in": np.zeros(n),
-                "i0": np.zeros(n), "scal": np.zeros((n, 5)), "kint": np.zeros((n, 2), np.int64),
-                "n_hist": nh, "m_hist": mh, "v_hist": np.zeros((n, Lmax)),
-                "u_hist": np.zeros((n, Lmax)), "lam_hist": np.zeros((n, Lmax)),
-                "g_sfa": np.zeros((n, p["q_sfa"].shape[1]))}
-
-    @staticmethod
-    def update(g, t0, nsteps, R, rings, pg, out, n_out, rec):
-        """Run the kernel over a slice; returns (output record count, next voltmeter row)."""
-        s, p, c = g.state, g.p, g.cal
-        rec_idx, rec_buf, rec_interval, rec_row = rec
-        return update_gif_pop_psc_exp(
-            t0, nsteps, g.lo, g.hi, R, s["V"], s["I_syn_ex"], s["I_syn_in"], s["i0"], s["scal"],
-            s["kint"], s["n_hist"], s["m_hist"], s["v_hist"], s["u_hist"], s["lam_hist"],
-            s["g_sfa"], g.keys, g.dt, p["N"], c["L"], c["k_ref"], c["P22"], c["P20"],
-            c["P11_ex"], c["P11_in"], c["P21_ex"], c["P21_in"], p["tau_m"], p["tau_syn_ex"],
-            p["tau_syn_in"], p["C_m"], p["E_L"], p["I_e"], p["V_reset"], p["V_T_star"],
-            p["Delta_V"], p["lambda_0"], c["theta"], c["theta_tld"], c["Q30"], c["Q30K"],
-            p["BinoRand"], rings[0], rings[1], rings[2], *pg, out[0], out[1], out[2], n_out,
-            rec_idx, g.rec_codes, rec_buf, rec_interval, rec_row)
+            out["n_hist"][j, cal["L"][j] - 1] = p["N"][j]
+            out["m_hist"][j, cal["L"][j] - 1] = p["N"][j]
+        return out

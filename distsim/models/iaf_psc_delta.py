@@ -6,9 +6,26 @@ input arriving meanwhile is discarded). Exact integration on the grid:
 V <- E_L + P33 (V - E_L) + P30 (I_e + I_stim) + input,  P33 = exp(-h/tau_m), P30 = tau_m/C_m (1 - P33).
 """
 import numpy as np
+from numba import njit
 
-from ..kernels.neurons import update_iaf_psc_delta
-from .base import NeuronModel, Param
+from .base import NeuronModel, Param, Var
+
+
+@njit(inline="always", cache=True)
+def iaf_psc_delta_neuron(j, S, p, x):
+    """One iaf_psc_delta neuron, one step (branch-free selects); returns the spike flag."""
+    V, refr = S.V, S.refr
+    r = refr[j]
+    inp = x.rex[j] + x.rin[j]
+    inp += x.pex[j] + x.pin[j]
+    v = p.P30 * (S.y0[j] + p.I_e) + p.P33 * (V[j] - p.E_L) + inp
+    v = max(v, p.V_min - p.E_L)
+    vm = p.E_L + v if r == 0 else V[j]
+    r = r - 1 if r > 0 else r
+    spike = vm >= p.V_th
+    V[j] = p.V_reset if spike else vm
+    refr[j] = p.ref_steps if spike else r
+    return spike
 
 
 class IafPscDelta(NeuronModel):
@@ -26,7 +43,11 @@ class IafPscDelta(NeuronModel):
         "I_e": Param(0.0, "pA"),
         "V_min": Param(-np.inf, "mV", "lower"),
     }
-    state_names = ("V", "refr", "y0")
+    state = {"V": Var("mV", init="V_m"), "refr": Var("steps", np.int64, 0),
+             "y0": Var("pA")}  # y0: current input of the previous step
+    current_input = "y0"
+    derived = ("P33", "P30", "ref_steps")
+    neuron = iaf_psc_delta_neuron
 
     @staticmethod
     def calibrate(p, dt):
@@ -37,18 +58,3 @@ class IafPscDelta(NeuronModel):
             "P30": p["tau_m"] / p["C_m"] * (1.0 - P33),
             "ref_steps": np.rint(p["t_ref"] / dt).astype(np.int64),
         }
-
-    @staticmethod
-    def init_state(n, V0, p=None, cal=None):
-        """State arrays for n neurons with initial V_m = V0 (mV)."""
-        return {"V": V0.astype(np.float64).copy(), "refr": np.zeros(n, np.int64),
-                "y0": np.zeros(n)}
-
-    @staticmethod
-    def update(g, t0, nsteps, R, rings, pg, out, n_out, rec):
-        """Run the kernel over a slice; returns (spike count, next voltmeter row)."""
-        s, p, c = g.state, g.p, g.cal
-        return update_iaf_psc_delta(
-            t0, nsteps, g.lo, g.hi, R, s["V"], s["refr"], s["y0"],
-            c["P33"], c["P30"], p["E_L"], p["I_e"], p["V_th"], p["V_reset"], p["V_min"],
-            c["ref_steps"], rings[0], rings[1], rings[2], *pg, out[0], out[1], n_out, *rec)

@@ -7,9 +7,31 @@ then this step's input is added; then threshold and reset. While refractory V st
 V_reset and the currents keep evolving.
 """
 import numpy as np
+from numba import njit
 
-from ..kernels.neurons import propagators_psc_exp, update_iaf_psc_exp
-from .base import NeuronModel, Param
+from ..kernels.neurons import propagators_psc_exp
+from .base import NeuronModel, Param, Var
+
+
+@njit(inline="always", cache=True)
+def iaf_psc_exp_neuron(j, S, p, x):
+    """One iaf_psc_exp neuron, one step (branch-free selects); returns the spike flag."""
+    V, refr, I_syn_ex, I_syn_in = S.V, S.refr, S.I_syn_ex, S.I_syn_in
+    r = refr[j]
+    v = p.E_L + ((V[j] - p.E_L) * p.P22 + I_syn_ex[j] * p.P21_ex + I_syn_in[j] * p.P21_in
+                 + (p.I_e + S.i0[j]) * p.P20)
+    vm = v if r == 0 else V[j]
+    r = r - 1 if r > 0 else r
+    ie = I_syn_ex[j] * p.P11_ex
+    ie += x.rex[j] + x.pex[j]
+    ii = I_syn_in[j] * p.P11_in
+    ii += x.rin[j] + x.pin[j]
+    I_syn_ex[j] = ie
+    I_syn_in[j] = ii
+    spike = vm >= p.V_th
+    V[j] = p.V_reset if spike else vm
+    refr[j] = p.ref_steps if spike else r
+    return spike
 
 
 class IafPscExp(NeuronModel):
@@ -28,7 +50,10 @@ class IafPscExp(NeuronModel):
         "V_reset": Param(-70.0, "mV"),
         "I_e": Param(0.0, "pA"),
     }
-    state_names = ("V", "refr", "i0", "I_syn_ex", "I_syn_in")
+    state = {"V": Var("mV", init="V_m"), "refr": Var("steps", np.int64, 0),
+             "i0": Var("pA"), "I_syn_ex": Var("pA"), "I_syn_in": Var("pA")}
+    derived = ("P22", "P11_ex", "P11_in", "P21_ex", "P21_in", "P20", "ref_steps")
+    neuron = iaf_psc_exp_neuron
 
     @staticmethod
     def calibrate(p, dt):
@@ -40,19 +65,3 @@ class IafPscExp(NeuronModel):
             "P20": p["tau_m"] / p["C_m"] * (1.0 - P22),
             "ref_steps": np.rint(p["t_ref"] / dt).astype(np.int64),
         }
-
-    @staticmethod
-    def init_state(n, V0, p=None, cal=None):
-        """State arrays for n neurons with initial V_m = V0 (mV), currents zero (pA)."""
-        return {"V": V0.astype(np.float64).copy(), "refr": np.zeros(n, np.int64),
-                "i0": np.zeros(n), "I_syn_ex": np.zeros(n), "I_syn_in": np.zeros(n)}
-
-    @staticmethod
-    def update(g, t0, nsteps, R, rings, pg, out, n_out, rec):
-        """Run the kernel over a slice; returns (spike count, next voltmeter row)."""
-        s, p, c = g.state, g.p, g.cal
-        return update_iaf_psc_exp(
-            t0, nsteps, g.lo, g.hi, R, s["V"], s["refr"], s["i0"], s["I_syn_ex"], s["I_syn_in"],
-            c["P22"], c["P11_ex"], c["P11_in"], c["P21_ex"], c["P21_in"], c["P20"],
-            p["E_L"], p["I_e"], p["V_th"], p["V_reset"], c["ref_steps"],
-            rings[0], rings[1], rings[2], *pg, out[0], out[1], n_out, *rec)

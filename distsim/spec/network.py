@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SpecError, check_keys, unknown_key, unknown_name
-from .nest_time import (TICS_PER_MS, device_time_steps, spike_generator_stamps, step_current_stamps,
-                        tics_per_step)
+from .nest_time import TICS_PER_MS, device_time_steps, tics_per_step
 from .values import Value, bounds, parse_value
 
 RULES = ("fixed_indegree", "fixed_total_number", "pairwise_bernoulli", "all_to_all", "one_to_one")
@@ -411,28 +410,8 @@ def _validate_device(net, i, dv, names, sizes, dt):
             p[k] = dt if d.default == "dt" else copy.copy(d.default)
     for k, d in decl.items():
         p[k] = _DEVICE_CHECKS[d.rule](f"{f}.{k}", p[k], dt)
-    if dv.type in STIMULATORS:
-        _check_window(f, p, dt)
-    if dv.type == "step_current_generator":
-        times, vals = p["amplitude_times_ms"], p["amplitude_values_pA"]
-        step_current_stamps(f"{f}.amplitude_times_ms", times, dt, tics_per_step(dt),
-                            p["allow_offgrid_times"])
-        if len(vals) != len(times):
-            raise SpecError(f"{f}.amplitude_values_pA", vals,
-                            f"must be a list of {len(times)} numbers (pA), one per amplitude_times_ms")
-    elif dv.type == "spike_generator":
-        spike_generator_stamps(f"{f}.spike_times_ms", p["spike_times_ms"], dt, tics_per_step(dt),
-                               p["allow_offgrid_times"], p["shift_now_spikes"],
-                               device_time_steps(p["origin_ms"], tics_per_step(dt)))
-    if dv.type in ("voltmeter", "multimeter"):
-        from ..models import MODELS
-        for t in dv.targets:
-            allowed = MODELS[net.population(t).model].recordables
-            bad = [v for v in p["record_from"] if v not in allowed]
-            if bad:
-                raise SpecError(f"{f}.record_from", bad[0],
-                                f"not recordable in {t} ({net.population(t).model}); allowed: "
-                                f"{', '.join(allowed)}")
+    from ..devices import DEVICES
+    DEVICES[dv.type].check(net, f, dv, dt)  # window, times, record_from: one place per type
 
 
 # ------------------------------------------------------------------ device declarations

@@ -21,8 +21,8 @@ def _run(net, t_ms, seed, comm):
     sim = Simulation(net, seed=seed, comm=comm, recorder=rec)
     sim.run(t_ms)
     spikes = rec.gather_spikes(comm)
-    samples = {p.name: rec.gather_samples(comm, p.name) for p in net.populations
-               if any(d.type == "voltmeter" and p.name in d.targets for d in net.devices)}
+    # every recording ("<pop>" for V_m, "<pop>:<var>" for other variables), same on all ranks
+    samples = {name: rec.gather_samples(comm, name) for name in sorted(sim.report_variables())}
     return sim, spikes, samples
 
 
@@ -65,6 +65,28 @@ def test_microcircuit_like_exp_network_with_distributions():
                 Device("voltmeter", ["A", "B"], {"interval_ms": 0.5}, n_per_population=7)]
         return Network(pops, projs, devs)
     spikes = _assert_same_as_serial(make, 150.0, seed=5)
+    assert spikes[0].size > 50
+
+
+@pytest.mark.mpi(min_size=2)
+def test_alpha_network_bit_identical_to_one_rank():
+    """iaf_psc_alpha: shared and per-neuron parameters, both signs, Poisson, DC, min delay
+    of one step, V_m and alpha currents recorded."""
+    def make():
+        pops = [Population("A", "iaf_psc_alpha", 41, {"V_m": {"dist": "uniform", "low": -70.0, "high": -56.0},
+                                                      "tau_syn_in": 1.0, "V_min": -75.0}),
+                Population("B", "iaf_psc_alpha", 19, {"I_e": {"dist": "normal", "mean": 250.0, "std": 50.0}})]
+        d = {"dist": "normal", "mean": 1.5, "std": 0.75, "min": 0.05}
+        projs = [Projection("A", "B", "fixed_indegree", weight=60.0, delay_ms=d, indegree=6),
+                 Projection("B", "A", "pairwise_bernoulli", weight=-250.0, delay_ms=0.1, p=0.3),
+                 Projection("A", "A", "fixed_indegree", weight=40.0, delay_ms=d, indegree=4)]
+        devs = [Device("poisson_generator", ["A"], {"rate_Hz": 10000.0, "weight": 45.0}),
+                Device("dc_generator", ["B"], {"amplitude_pA": 50.0, "start_ms": 20.0}),
+                Device("spike_recorder", ["A", "B"]),
+                Device("multimeter", ["A", "B"], {"interval_ms": 0.3, "record_from": ["V_m", "I_syn_ex", "I_syn_in"]},
+                       n_per_population=6)]
+        return Network(pops, projs, devs)
+    spikes = _assert_same_as_serial(make, 150.0, seed=9)
     assert spikes[0].size > 50
 
 

@@ -56,6 +56,7 @@ def compare(model, params, inputs, t_ms=60.0, min_spikes=1):
 DELTA = {"E_L": -70.0, "V_th": -55.0, "V_reset": -70.0, "C_m": 250.0, "tau_m": 10.0, "t_ref": 2.0,
          "V_m": -70.0}
 EXP = dict(DELTA, tau_syn_ex=2.0, tau_syn_in=0.5)
+ALPHA = dict(DELTA, tau_syn_ex=2.0, tau_syn_in=0.5)
 # gif_psc_exp with certain firing: lambda_0 (1/s) so large and Delta_V (mV) so small that the
 # firing probability per step is 1 above E_sfa and below 1e-30 a few uV under it, so NEST and
 # distsim make the same decisions with any random numbers; adaptation of both kinds
@@ -65,13 +66,14 @@ GIF = {"E_L": -70.0, "V_reset": -65.0, "g_L": 4.0, "C_m": 80.0, "Delta_V": 1e-4,
 
 
 @pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP),
-                                          ("gif_psc_exp", GIF)])
+                                          ("iaf_psc_alpha", ALPHA), ("gif_psc_exp", GIF)])
 def test_dc_input(model, params):
     compare(model, dict(params, I_e=420.0), [], t_ms=80.0, min_spikes=3)
 
 
 @pytest.mark.parametrize("model,params,w_ex,w_in", [("iaf_psc_delta", DELTA, 6.0, -4.0),
                                                     ("iaf_psc_exp", EXP, 900.0, -700.0),
+                                                    ("iaf_psc_alpha", ALPHA, 500.0, -900.0),
                                                     ("gif_psc_exp", GIF, 300.0, -200.0)])
 def test_spike_trains_both_signs(model, params, w_ex, w_in):
     inputs = [(EXC_TIMES, w_ex, 1.0), (INH_TIMES, w_in, 2.5)]
@@ -79,7 +81,7 @@ def test_spike_trains_both_signs(model, params, w_ex, w_in):
 
 
 @pytest.mark.parametrize("model,params,w", [("iaf_psc_delta", DELTA, 9.0), ("iaf_psc_exp", EXP, 2000.0),
-                                            ("gif_psc_exp", GIF, 400.0)])
+                                            ("iaf_psc_alpha", ALPHA, 1200.0), ("gif_psc_exp", GIF, 400.0)])
 def test_refractoriness_with_input_during_refractory_period(model, params, w):
     """t_ref = 5 ms; inputs keep arriving while refractory (delta: discarded, exp: integrated)."""
     times = [round(1.0 + 0.7 * k, 1) for k in range(60)]
@@ -92,6 +94,23 @@ def test_tau_syn_equal_to_tau_m():
             t_ms=60.0, min_spikes=1)
 
 
+@pytest.mark.parametrize("tau_syn", [10.0, 10.0 + 1e-9, 9.99])
+def test_alpha_tau_syn_at_and_near_tau_m(tau_syn):
+    """iaf_psc_alpha where NEST switches P31/P32 to their limit forms (tau_syn = tau_m and
+    within 1e-7 tau_m^2 / h of it) and just outside."""
+    p = dict(ALPHA, tau_syn_ex=tau_syn, tau_syn_in=tau_syn)
+    compare("iaf_psc_alpha", dict(p, I_e=300.0), [(EXC_TIMES, 300.0, 1.0), (INH_TIMES, -200.0, 1.0)],
+            t_ms=60.0, min_spikes=1)
+
+
+def test_alpha_lower_bound_V_min():
+    """iaf_psc_alpha's V_min: strong inhibition drives V_m onto the bound and it stays there."""
+    p = dict(ALPHA, V_min=-72.0, I_e=200.0)
+    ns, nt, nv = run_nest("iaf_psc_alpha", p, [(INH_TIMES, -20000.0, 1.0), (EXC_TIMES, 1500.0, 1.0)], 60.0)
+    assert np.any(nv == -72.0), "the protocol must reach V_min"
+    compare("iaf_psc_alpha", p, [(INH_TIMES, -20000.0, 1.0), (EXC_TIMES, 1500.0, 1.0)], t_ms=60.0, min_spikes=1)
+
+
 def test_gif_subthreshold_with_escape_switched_off():
     """lambda_0 = 0: the membrane, synaptic and adaptation-free dynamics alone."""
     inputs = [(EXC_TIMES, 300.0, 1.0), (INH_TIMES, -250.0, 2.5)]
@@ -101,7 +120,7 @@ def test_gif_subthreshold_with_escape_switched_off():
 
 
 @pytest.mark.parametrize("model,params", [("iaf_psc_delta", DELTA), ("iaf_psc_exp", EXP),
-                                          ("gif_psc_exp", GIF)])
+                                          ("iaf_psc_alpha", ALPHA), ("gif_psc_exp", GIF)])
 @pytest.mark.parametrize("window", [{"start": 5.0, "stop": 30.0}, {}, {"stop": H}, {"start": H, "stop": 3 * H}],
                          ids=["5-30", "default", "stop-dt", "dt-3dt"])
 def test_dc_and_step_current_generators(model, params, window):
