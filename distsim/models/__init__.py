@@ -33,10 +33,14 @@ state (a ``refr`` counter in steps, as NEST). Use ``block`` for updates with bra
 inner loops (see the driver's docstring). The class statement builds the kernel's named
 tuple types and registers the function with the driver; nothing else is needed.
 """
+from .aeif_cond_exp import AeifCondExp
 from .gif_pop_psc_exp import GifPopPscExp
 from .gif_psc_exp import GifPscExp
+from .iaf_cond_alpha import IafCondAlpha
+from .iaf_cond_exp import IafCondExp
 from .iaf_psc_alpha import IafPscAlpha
 from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
 
-MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, IafPscAlpha, GifPscExp, GifPopPscExp)}
+MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, IafPscAlpha, GifPscExp, GifPopPscExp, IafCondExp,
+                              IafCondAlpha, AeifCondExp)}
