@@ -116,9 +116,12 @@ class AeifCondExp(NeuronModel):
         res = super().update(g, t0, nsteps, R, rings, out, n_out, rec)
         bad = np.flatnonzero(g.state["refr"] < 0)
         if bad.size:
-            raise RuntimeError(f"aeif_cond_exp: numerical instability (V_m < -1000 mV or |w| > 1e6 pA) "
-                               f"of local neuron {g.lo + bad[0]} between steps {t0} and {t0 + nsteps}, as NEST "
-                               f"reports it; reduce the input or gsl_error_tol")
+            j = g.lo + int(bad[0])  # local index of the first unstable neuron
+            where = next((f"gid {int(gids[j - lo])} (population {pop.name})"
+                          for pop, (lo, hi, gids) in zip(g.pops, g.bounds) if lo <= j < hi), f"local neuron {j}")
+            raise RuntimeError(f"aeif_cond_exp: numerical instability (V_m < -1000 mV or |w| > 1e6 pA) of "
+                               f"{where} between steps {t0} and {t0 + nsteps}, as NEST reports it; "
+                               f"reduce the input or gsl_error_tol")
         return res
 
 
