@@ -228,3 +228,16 @@ def test_aeif_several_spikes_in_one_step():
     assert np.max(np.bincount(steps)) >= 2, "the protocol must produce a step with several spikes"
     assert np.array_equal(np.rint(ds / H).astype(int), steps)
     compare("aeif_cond_exp", {"I_e": 5e5, "b": 0.0}, t_ms=20.0, min_spikes=20)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("h", [0.25, 1.0])
+def test_other_resolutions(model, h, monkeypatch):
+    """dt = 0.25 and 1 ms: more internal RKF45 steps per simulation step, the last one cut
+    at the step's end; spike trains of both signs on the coarser grid, DC drive."""
+    import sys
+    monkeypatch.setattr(sys.modules[__name__], "H", h)
+    w_ex, w_in = WEIGHTS[model]
+    spikes = [([2.0, 5.0, 11.0, 15.0, 15.0, 22.0, 30.0, 31.0, 44.0], w_ex, 1.0),
+              ([3.0, 9.0, 12.0, 20.0, 33.0, 40.0], w_in, 2.0)]
+    compare(model, {"I_e": DC[model]}, spikes=spikes, t_ms=80.0, min_spikes=2)
