@@ -42,7 +42,7 @@ MPI seam) and delivers them, returning to Python only at flush, checkpoint and p
 boundaries; samples then go into a buffer of rows for the whole interval (``Rec.row``
 already carries the next free row across calls). Devices that act inside the loop need
 their schedules as arrays (spike_generator: arrival steps; current generators: change
-steps and amplitudes), which ``engine.devices`` builds already.
+steps and amplitudes), which the device classes (``distsim.devices``) build already.
 """
 from .simulation import Simulation
 

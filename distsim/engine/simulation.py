@@ -26,7 +26,9 @@ STOP_FLAG = np.int64(1) << np.int64(62)  # set in a rank's Alltoall count: "stop
 class Group:
     """Consecutive populations of one model (and one voltmeter) on this rank: one kernel call
     per slice for all of them. Local indices [lo, hi); parameter and state arrays span the
-    whole block, population ``k`` occupying ``[pop_lo[k] - lo, pop_hi[k] - lo)``."""
+    whole block, population ``k`` occupying ``[pop_lo[k] - lo, pop_hi[k] - lo)``. The
+    kernel arguments (:attr:`args`) hold these very arrays: change state in place
+    (``state[var][...] = ...``, as checkpoint.restore does), never rebind it."""
 
     def __init__(self, pops, model, bounds):
         self.pops = pops

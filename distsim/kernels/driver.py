@@ -45,9 +45,13 @@ input rows were never cleared, synaptic currents not updated). Numba-level inlin
 the model function into the plain ``njit`` loop of :func:`register_neuron` is safe and is
 checked by tests/unit/test_driver_bit_identity.py; LLVM inlines the rest.
 """
+import glob
+import hashlib
+import os
 from collections import namedtuple
 
 from numba import njit
+from numba.core import caching as _caching
 from numba.extending import overload
 
 from .neurons import _poisson_step
@@ -129,6 +133,58 @@ def _params_at(P, k):
     return ns["impl"]
 
 
+class _DriverSources:
+    """Mixin for numba cache locators of this file's functions: their compiled code contains
+    the models' functions (distsim/models, distsim/kernels), so the cache key is the hash of
+    all those sources, not of this file alone. numba's own key would keep a stale run_group
+    after an edit to a model file and give wrong numbers; and the index name carries the
+    hash, so an index naming a model class that no longer exists is never unpickled."""
+
+    _stamp = None
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        """This locator for functions of this file, else None."""
+        if os.path.abspath(py_file) != os.path.abspath(__file__):
+            return None
+        return super().from_function(py_func, py_file)
+
+    @staticmethod
+    def sources_digest():
+        """SHA-256 (hex) of every source file under distsim/kernels and distsim/models."""
+        if _DriverSources._stamp is None:
+            root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            h = hashlib.sha256()
+            for f in sorted(glob.glob(os.path.join(root, "kernels", "*.py"))
+                            + glob.glob(os.path.join(root, "models", "*.py"))):
+                h.update(os.path.basename(f).encode())
+                with open(f, "rb") as fh:
+                    h.update(fh.read())
+            _DriverSources._stamp = h.hexdigest()
+        return _DriverSources._stamp
+
+    def get_source_stamp(self):
+        """The digest of the model and kernel sources."""
+        return self.sources_digest()
+
+    def get_disambiguator(self):
+        """Line number plus the source digest: one index file per source version."""
+        return f"{self._lineno}-{self.sources_digest()[:16]}"
+
+
+class _DriverUserDirLocator(_DriverSources, _caching.UserProvidedCacheLocator):
+    """NUMBA_CACHE_DIR set (distsim sets it unless numba was imported first)."""
+
+
+class _DriverInTreeLocator(_DriverSources, _caching.InTreeCacheLocator):
+    """NUMBA_CACHE_DIR not set: numba's __pycache__ beside this file."""
+
+
+for _loc in (_DriverInTreeLocator, _DriverUserDirLocator):  # user dir first
+    if _loc not in _caching.CacheImpl._locator_classes:
+        _caching.CacheImpl._locator_classes.insert(0, _loc)
+
+
 @njit(cache=True)
 def run_group(g, t0, nsteps, R, rings, out, n_out, rec):
     """Advance group ``g`` (:data:`GroupArgs`) over steps t0 .. t0+nsteps-1.
@@ -186,5 +242,16 @@ def typed_entry(args):
     group's argument types never change, so the engine looks this up once per group."""
     from numba import typeof
     sig = tuple(typeof(a) for a in args)
-    run_group.compile(sig)
-    return run_group.overloads[sig].entry_point
+    fn = run_group
+    if not type(args[0].S).__module__.startswith("distsim."):
+        # a model declared outside distsim: numba's cache index would name its classes, and
+        # every later process sharing the cache would have to import them to read it
+        global _run_group_uncached
+        if _run_group_uncached is None:
+            _run_group_uncached = njit(run_group.py_func)
+        fn = _run_group_uncached
+    fn.compile(sig)
+    return fn.overloads[sig].entry_point
+
+
+_run_group_uncached = None  # run_group without the cache, for models outside distsim

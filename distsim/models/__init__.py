@@ -29,9 +29,25 @@ How a model file declares itself (see iaf_psc_alpha.py for a complete small exam
 Poisson input: read only; ``x.keys[j]`` its random stream). The generic driver
 (``distsim.kernels.driver``) does the rest: Poisson drive, input rows, current input,
 spike output, recording, hoisting shared parameters. Refractoriness is the model's own
-state (a ``refr`` counter in steps, as NEST). Use ``block`` for updates with branches or
-inner loops (see the driver's docstring). The class statement builds the kernel's named
-tuple types and registers the function with the driver; nothing else is needed.
+state (a ``refr`` counter in steps, as NEST: what happens to V and to input while
+refractory differs between NEST models). Use ``block`` for updates with branches or inner
+loops (an ODE solver, adaptation components), binding every array before the loop over
+neurons (see the driver's docstring for why)::
+
+    @njit(cache=True)
+    def my_block(n, S, P, shared, x, spk):
+        V, g_ex, rex, pex = S.V, S.g_ex, x.rex, x.pex      # arrays: bind once, here
+        tau, E_ex = P.tau_syn_ex, P.E_ex                   # parameter arrays (length 1 if shared)
+        for j in range(n):
+            k = 0 if shared else j
+            ...                                            # V[j], tau[k], rex[j] + pex[j]
+            spk[j] = 1 if fired else 0
+
+The class statement builds the kernel's named tuple types and registers the function with
+the driver; nothing else is needed. The engine shares the group's state arrays with the
+kernel arguments: change them in place (``arr[...] = ...``), never rebind them. Numba's
+cache of the driver is keyed by the sources of distsim/models and distsim/kernels, so an
+edited model recompiles; put a model's numba helpers in one of those two directories.
 """
 from .aeif_cond_exp import AeifCondExp
 from .gif_pop_psc_exp import GifPopPscExp

@@ -143,8 +143,11 @@ class NeuronModel:
             setattr(mod, t.__name__, t)
         cls.recordable_codes = {v: i for i, v in enumerate(cls.recordables)}
         for v in cls.recordables:
-            assert cls.record_from_state[v] in cls.state, (cls.name, v)
-        assert cls.current_input in cls.state, cls.name
+            if cls.record_from_state.get(v) not in cls.state:
+                raise TypeError(f"{cls.name}: recordable {v} needs a 1-D float64 state variable "
+                                "(record_from_state)")
+        if cls.current_input not in cls.state:
+            raise TypeError(f"{cls.name}: current_input {cls.current_input!r} is not a state variable")
         from ..kernels.driver import register_block, register_neuron
         if block is not None:
             register_block(cls.State, block)
