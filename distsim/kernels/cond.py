@@ -12,6 +12,12 @@ current input read at the end of the step as the I_stim of the next step (NEST:
 ``B_.I_stim_ = currents_.get_value(lag)``). The state is a tuple of floats; every named-tuple
 class used as ``p`` must be registered with :func:`distsim.kernels.rkf45.register_rhs`.
 
+Nothing here is cached by itself: these functions are compiled into the driver's
+``run_group``, whose cache is keyed by every kernel and model source. A cached function here
+would be linked in from its own cache, keyed by this file alone, and stay stale after an
+edit to rkf45.py or a model file (seen: wrong spike times, exit 0); its index would also
+name the models' parameter classes.
+
 Units: V (mV), g (nS), dg (nS/ms), w and currents (pA), C_m (pF), times (ms). Spike input:
 ``gex`` is the sum of the positive weights (nS) arriving this step, ``gin`` the sum of the
 magnitudes of the negative ones (NEST adds ``-weight`` to its inhibitory buffer).
@@ -45,7 +51,7 @@ UNSTABLE = -1
 EULER = 2.718281828459045  # numerics::e (M_E)
 
 
-@njit(cache=True)
+@njit
 def iaf_cond_exp_rhs(y, par):
     """dy/dt of iaf_cond_exp (NEST 3.10), y = (V_m, g_ex, g_in): V is clamped to V_reset while
     refractory (dV/dt = 0) and bounded above by V_th in the currents."""
@@ -58,7 +64,7 @@ def iaf_cond_exp_rhs(y, par):
     return (dV, -y[1] / p.tau_syn_ex, -y[2] / p.tau_syn_in)
 
 
-@njit(cache=True)
+@njit
 def iaf_cond_alpha_rhs(y, par):
     """dy/dt of iaf_cond_alpha (NEST 3.10), y = (V_m, dg_ex, g_ex, dg_in, g_in)."""
     p, refractory, I_stim = par
@@ -71,7 +77,7 @@ def iaf_cond_alpha_rhs(y, par):
             -y[3] / p.tau_syn_in, y[3] - (y[4] / p.tau_syn_in))
 
 
-@njit(cache=True)
+@njit
 def aeif_cond_exp_rhs(y, par):
     """dy/dt of aeif_cond_exp (NEST 3.10), y = (V_m, g_ex, g_in, w): V clamped to V_reset while
     refractory, bounded above by V_peak (not V_spike) in the currents; no exponential term

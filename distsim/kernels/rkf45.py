@@ -25,8 +25,8 @@ class to the rhs and the integrator picks the rhs from the type of ``par`` at co
 (Passing the rhs as an argument would make numba embed the dispatcher's address in the
 machine code, and such kernels cannot be cached.) The functions taking ``par`` are not cached
 themselves, so their cache index never names a caller's types (an index naming a class from
-a test module breaks every later process that cannot import it); each model's cached kernel
-carries its own compiled copy. The tuple helpers below are numba-inlined overloads
+a test module breaks every later process that cannot import it); they are compiled into the
+driver's ``run_group``, whose cache is keyed by every kernel and model source. The tuple helpers below are numba-inlined overloads
 (``inline="always"``): without that LLVM keeps them as calls and a step costs 1.5-2.5x more.
 They are pure (tuples in, tuples out, no stores), so the driver's warning about stores
 dropped by inlined overloads does not apply; tests/validation/test_nest_cond_models.py

@@ -27,7 +27,7 @@ from .cond_common import init_state_cond
 MAX_EXP_ARG = math.log(np.finfo(np.float64).max / 1e20)
 
 
-@njit(cache=True)
+@njit  # not cached itself: compiled into run_group, whose cache key covers every kernel and model source
 def aeif_cond_exp_block(n, S, P, shared, x, spk):
     """Advance the n aeif_cond_exp neurons of a group by one step; spk[j] = neuron j's number
     of spikes. Conductance input (nS): x.rex + x.pex to g_ex, -(x.rin + x.pin) to g_in. A

@@ -18,7 +18,7 @@ from .base import NeuronModel, Var
 from .cond_common import IAF_COND_PARAMS, calibrate_cond, init_state_cond
 
 
-@njit(cache=True)
+@njit  # not cached itself: compiled into run_group, whose cache key covers every kernel and model source
 def iaf_cond_alpha_block(n, S, P, shared, x, spk):
     """Advance the n iaf_cond_alpha neurons of a group by one step; spk[j] = 1 where neuron j
     fired. Conductance input (nS): x.rex + x.pex excitatory, -(x.rin + x.pin) inhibitory."""

@@ -17,7 +17,7 @@ from .base import NeuronModel, Var
 from .cond_common import IAF_COND_PARAMS, calibrate_cond, init_state_cond
 
 
-@njit(cache=True)
+@njit  # not cached itself: compiled into run_group, whose cache key covers every kernel and model source
 def iaf_cond_exp_block(n, S, P, shared, x, spk):
     """Advance the n iaf_cond_exp neurons of a group by one step; spk[j] = 1 where neuron j
     fired. Conductance input (nS): x.rex + x.pex to g_ex, -(x.rin + x.pin) to g_in."""

@@ -115,3 +115,18 @@ def test_per_neuron_parameters_match_separate_runs(model):
         for var in MODELS[model].recordables:
             key = pop.name if var == "V_m" else f"{pop.name}:{var}"
             np.testing.assert_array_equal(both[key][2], alone[key][2])
+
+
+def test_model_code_is_cached_only_inside_run_group():
+    """numba links a cached callee from its own cache, keyed by its own file: a cached block
+    function stayed stale after an edit to kernels/cond.py (seen: the old spike times, exit
+    0). Only run_group, keyed by every kernel and model source, may cache this code."""
+    from numba.core.caching import NullCache
+
+    from distsim.kernels import cond, rkf45
+    from distsim.models import aeif_cond_exp, iaf_cond_alpha, iaf_cond_exp
+    fns = [iaf_cond_exp.iaf_cond_exp_block, iaf_cond_alpha.iaf_cond_alpha_block,
+           aeif_cond_exp.aeif_cond_exp_block, cond.iaf_cond_exp_rhs, cond.iaf_cond_alpha_rhs,
+           cond.aeif_cond_exp_rhs, rkf45.evolve_apply, rkf45.advance]
+    for fn in fns:
+        assert isinstance(fn._cache, NullCache), fn.__name__
