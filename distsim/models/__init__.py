@@ -49,10 +49,14 @@ kernel arguments: change them in place (``arr[...] = ...``), never rebind them. 
 cache of the driver is keyed by the sources of distsim/models and distsim/kernels, so an
 edited model recompiles; put a model's numba helpers in one of those two directories.
 """
+from .aeif_cond_exp import AeifCondExp
 from .gif_pop_psc_exp import GifPopPscExp
 from .gif_psc_exp import GifPscExp
+from .iaf_cond_alpha import IafCondAlpha
+from .iaf_cond_exp import IafCondExp
 from .iaf_psc_alpha import IafPscAlpha
 from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
 
-MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, IafPscAlpha, GifPscExp, GifPopPscExp)}
+MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, IafPscAlpha, GifPscExp, GifPopPscExp, IafCondExp,
+                              IafCondAlpha, AeifCondExp)}
