@@ -61,6 +61,44 @@ def _remove_stale_job_dirs(jobs):
             pass
 
 
+def source_hash(root=None):
+    """16 hex digits of SHA-256 over every ``.py`` file of the distsim package at ``root``
+    (default: this one), by relative path and content. numba keys a cached kernel by its own
+    file only, so an edit to a function it calls in another file (or an upgrade) would reuse
+    stale machine code and give wrong numbers with exit 0; the warm cache therefore lives in a
+    directory named by this hash (see :func:`shared_cache_dir`)."""
+    import hashlib
+    root = root or _os.path.dirname(_os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for d, subdirs, files in _os.walk(root):
+        subdirs[:] = sorted(x for x in subdirs if x != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = _os.path.join(d, name)
+            h.update(_os.path.relpath(path, root).encode() + b"\0")
+            with open(path, "rb") as f:
+                h.update(f.read() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def cache_base():
+    """The numba cache root: ``$DISTSIM_CACHE_DIR`` or ``~/.cache/distsim/numba``."""
+    return _os.environ.get("DISTSIM_CACHE_DIR",
+                           _os.path.join(_os.path.expanduser("~"), ".cache", "distsim", "numba"))
+
+
+def shared_cache_dir(base=None):
+    """The warm (serial) numba cache of this distsim source: ``<base>/shared-<source_hash>``."""
+    return _os.path.join(base or cache_base(), f"shared-{source_hash()}")
+
+
+WARM_MARKER = ".distsim-warm"  # written by ``distsim warm`` into a complete shared cache
+
+
+def cache_is_warm():
+    """True when ``distsim warm`` has filled the shared cache of this source."""
+    return _os.path.exists(_os.path.join(shared_cache_dir(), WARM_MARKER))
+
+
 def _set_numba_cache_dir(path):
     """Point numba at ``path``: through the environment (read when numba is imported) and, if
     numba was imported before distsim, through its config (read when a kernel is defined)."""
@@ -75,8 +113,9 @@ def _numba_cache_setup():
     """Choose the numba cache directory before numba is imported.
 
     Ranks compiling into one shared cache at once corrupt it (seen here: wrong numbers, or
-    "can't unbox array"). So a serial process uses ``~/.cache/distsim/numba/shared`` (which
-    ``distsim warm`` fills during set-up), and under MPI every rank of every job gets its own
+    "can't unbox array"). So a serial process uses ``~/.cache/distsim/numba/shared-<hash>``
+    (named by :func:`source_hash`, so edited or upgraded sources never meet stale code;
+    ``distsim warm`` fills it during set-up), and under MPI every rank of every job gets its own
     fresh directory (:func:`job_cache_dir`), seeded with a copy of the warm shared cache so
     that no rank compiles, and removed when the process exits. A ``NUMBA_CACHE_DIR`` set by
     the user is kept; one inherited from a distsim parent process is replaced.
@@ -87,9 +126,8 @@ def _numba_cache_setup():
         return  # set by the user (or already by this process)
     # a value inherited from a distsim parent (e.g. pytest starting mpirun) is not ours
     _os.environ["DISTSIM_NUMBA_CACHE_OWNER"] = str(_os.getpid())
-    base = _os.environ.get("DISTSIM_CACHE_DIR",
-                           _os.path.join(_os.path.expanduser("~"), ".cache", "distsim", "numba"))
-    shared = _os.path.join(base, "shared")
+    base = cache_base()
+    shared = shared_cache_dir(base)
     rank, size = _mpi_rank_size()
     if rank is None or size == "1":
         _set_numba_cache_dir(shared)

@@ -417,8 +417,11 @@ def cmd_warm(args, comm):
                    Device("multimeter", ["P"], {"interval_ms": 0.5, "record_from": ["n_events", "mean"]})], dt_ms=0.5)
     Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
     _warm_exchange(comm)
+    if comm.size == 1:  # a serial warm fills the shared cache: mark it complete
+        from . import WARM_MARKER
+        open(os.path.join(os.environ["NUMBA_CACHE_DIR"], WARM_MARKER), "w").close()
     if comm.rank == 0:
-        print("[distsim] numba kernels compiled", file=sys.stderr)
+        print(f"[distsim] numba kernels compiled into {os.environ['NUMBA_CACHE_DIR']}", file=sys.stderr)
     return 0
 
 

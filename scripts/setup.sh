@@ -59,7 +59,12 @@ import mpi4py, h5py, numba, numpy, dask, distsim
 assert h5py.get_config().mpi, "h5py without MPI"
 PY
 }
+warm_if_needed() {  # the numba cache is named by a hash of the sources: warm after any edit
+  "$VPY" -c 'import sys, distsim; sys.exit(0 if distsim.cache_is_warm() else 1)' 2>/dev/null \
+    || { log "compiling numba kernels into the cache"; "$VPY" -m distsim warm; }
+}
 if [ -f "$STAMP" ] && check_all; then
+  warm_if_needed
   log "everything in place ($KEY)"
   exit 0
 fi
@@ -108,8 +113,7 @@ fi
 log_file="$(mktemp)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT" >"$log_file" 2>&1 || { cat "$log_file"; exit 1; }
 rm -f "$log_file"
-log "compiling numba kernels into the cache"
-"$VPY" -m distsim warm
+warm_if_needed
 check_all
 rm -f "$VENV"/.distsim-setup-*
 touch "$STAMP"

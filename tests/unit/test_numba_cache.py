@@ -3,6 +3,7 @@ cache (two jobs at once on one machine never share or delete one), removed at ex
 ``distsim warm`` compiles every kernel that an MPI run of the built-in models uses."""
 import json
 import os
+from pathlib import Path
 import socket
 import subprocess
 import sys
@@ -26,9 +27,11 @@ SHOW_DIR = textwrap.dedent("""
 
 
 def test_two_concurrent_mpi_jobs_use_separate_cache_dirs(tmp_path):
+    import distsim
     base = tmp_path / "cache"
-    (base / "shared").mkdir(parents=True)
-    (base / "shared" / "marker").write_text("warm")
+    shared = Path(distsim.shared_cache_dir(str(base)))
+    shared.mkdir(parents=True)
+    (shared / "marker").write_text("warm")
     script = tmp_path / "show.py"
     script.write_text(SHOW_DIR)
     # this pytest process imported distsim, so NUMBA_CACHE_DIR is set in its environment:
@@ -51,7 +54,7 @@ def test_two_concurrent_mpi_jobs_use_separate_cache_dirs(tmp_path):
     host = socket.gethostname().split(".")[0]
     assert all(os.path.basename(d).startswith(host + "-") for d in dirs)
     assert not any(os.path.exists(d) for d in dirs)  # removed at exit
-    assert (base / "shared" / "marker").read_text() == "warm"
+    assert (shared / "marker").read_text() == "warm"
 
 
 def test_stale_job_dirs_of_ended_processes_are_removed(tmp_path):
@@ -121,6 +124,12 @@ COVERAGE = textwrap.dedent("""
     for mod in [m for k, m in list(sys.modules.items()) if k.startswith("distsim")]:
         for obj in vars(mod).values():
             if isinstance(obj, numba.core.registry.CPUDispatcher):
+                if obj.stats.cache_path is None:  # not cached itself (a model's function that
+                    # only the cached driver calls): it must never have been compiled on its own
+                    if obj.signatures:
+                        missing.append(f"{obj.py_func.__name__}: uncached but compiled for "
+                                       f"{[str(s) for s in obj.signatures]}")
+                    continue
                 if not obj.stats.cache_path.startswith(os.environ["NUMBA_CACHE_DIR"]):
                     missing.append(f"{obj.py_func.__name__}: cache {obj.stats.cache_path} is not "
                                    f"this rank's {os.environ['NUMBA_CACHE_DIR']}")
@@ -146,3 +155,19 @@ def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     missing = json.loads(p.stdout.strip().splitlines()[-1])
     assert missing == [], "compiled during an MPI run, not by distsim warm:\n" + "\n".join(missing)
+
+
+def test_shared_cache_is_named_by_the_sources(tmp_path):
+    """numba keys a cached kernel by its own file only: an edit to a kernel it calls (or an
+    upgrade) must lead to another cache directory, never to stale machine code."""
+    import shutil
+
+    import distsim
+    src = Path(distsim.__file__).parent
+    copy = tmp_path / "distsim"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert distsim.source_hash(str(copy)) == distsim.source_hash()
+    assert os.path.basename(distsim.shared_cache_dir()) == "shared-" + distsim.source_hash()
+    rng = copy / "kernels" / "rng.py"
+    rng.write_text(rng.read_text() + "\n# an edit\n")
+    assert distsim.source_hash(str(copy)) != distsim.source_hash()
