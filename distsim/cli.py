@@ -416,6 +416,17 @@ def cmd_warm(args, comm):
                    Device("spike_recorder", ["P"]),
                    Device("multimeter", ["P"], {"interval_ms": 0.5, "record_from": ["n_events", "mean"]})], dt_ms=0.5)
     Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+    # spatial rules: grid and free positions, profile, mask, distance-dependent delay
+    grid = {"kind": "grid", "shape": [8], "extent": [1.0], "edge_wrap": True}
+    net = Network([Population("G", "iaf_psc_exp", 8, {"I_e": 400.0}, positions=grid),
+                   Population("F", "iaf_psc_exp", 6, {"I_e": 400.0},
+                              positions={"kind": "free", "extent": [1.0, 1.0], "edge_wrap": True})],
+                  [Projection("G", "G", "pairwise_bernoulli", weight=1.0, delay_ms={"d0": 0.5, "c": 1.0},
+                              p={"profile": "gaussian", "std": 0.2}, mask={"kind": "circular", "radius": 0.4}),
+                   Projection("F", "F", "fixed_indegree", weight=1.0, delay_ms=0.5, indegree=2,
+                              p={"profile": "exponential", "beta": 0.3})],
+                  [Device("spike_recorder", ["G", "F"])])
+    Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
     _warm_exchange(comm)
     if comm.size == 1:  # a serial warm fills the shared cache: mark it complete
         from . import WARM_MARKER
