@@ -108,6 +108,18 @@ def aeif_control(gsl_error_tol):
 
 
 @njit(inline="always")
+def _refractory_or_threshold(V, r, p, ref_steps):
+    """NEST's step end of the iaf_cond models: while refractory (r > 0) count down and hold V
+    at V_reset; else at V >= V_th reset V and start ref_steps of refractoriness. Returns
+    (V mV, r steps, spikes emitted (0 or 1))."""
+    if r > 0:
+        return p.V_reset, r - 1, 0
+    if V >= p.V_th:
+        return p.V_reset, ref_steps, 1
+    return V, r, 0
+
+
+@njit(inline="always")
 def iaf_cond_exp_step(y, r, h, I_stim, gex, gin, p, ref_steps, dt, ctl):
     """One step of dt ms of iaf_cond_exp from state y (tuple). r: remaining refractory steps;
     h: the integrator's step size (ms). NEST's order: integrate, add this step's conductance
@@ -117,14 +129,7 @@ def iaf_cond_exp_step(y, r, h, I_stim, gex, gin, p, ref_steps, dt, ctl):
     V, g_ex, g_in = y
     g_ex += gex
     g_in += gin
-    spikes = 0
-    if r > 0:
-        r -= 1
-        V = p.V_reset
-    elif V >= p.V_th:
-        r = ref_steps
-        V = p.V_reset
-        spikes = 1
+    V, r, spikes = _refractory_or_threshold(V, r, p, ref_steps)
     return (V, g_ex, g_in), r, h, spikes
 
 
@@ -135,14 +140,7 @@ def iaf_cond_alpha_step(y, r, h, I_stim, gex, gin, p, ref_steps, dt, ctl):
     to dg (an alpha conductance of peak ``weight`` nS at tau_syn)."""
     y, h = advance((p, r > 0, I_stim), y, dt, h, ctl)
     V, dg_ex, g_ex, dg_in, g_in = y
-    spikes = 0
-    if r > 0:
-        r -= 1
-        V = p.V_reset
-    elif V >= p.V_th:
-        r = ref_steps
-        V = p.V_reset
-        spikes = 1
+    V, r, spikes = _refractory_or_threshold(V, r, p, ref_steps)
     dg_ex += gex * (EULER / p.tau_syn_ex)
     dg_in += gin * (EULER / p.tau_syn_in)
     return (V, dg_ex, g_ex, dg_in, g_in), r, h, spikes
