@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
+from . import libm
 from .rng import uniform
 
 
@@ -270,7 +271,7 @@ def adaptation_kernel(k, h, q_sfa, tau_sfa):
     """Threshold kernel sum_c q_sfa[c] exp(-k h / tau_sfa[c]) (mV) at lags of k steps (a
     number or an array of lags; zeros without components)."""
     k = np.asarray(k, dtype=np.float64)
-    return sum((q * np.exp(-k * h / t) for q, t in zip(q_sfa, tau_sfa)), np.zeros_like(k))
+    return sum((q * libm.exp(-k * h / t) for q, t in zip(q_sfa, tau_sfa)), np.zeros_like(k))
 
 
 def history_length(h, tau_m, t_ref, Delta_V, q_sfa, tau_sfa):

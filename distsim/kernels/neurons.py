@@ -20,6 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
+from . import libm
 from .poisson import BRANCHLESS
 from .rng import GOLDEN, mix64
 
@@ -98,11 +99,11 @@ def propagators_psc_exp(h, tau_m, tau_syn, C_m):
     tau_m = np.asarray(tau_m, dtype=np.float64)
     tau_syn = np.asarray(tau_syn, dtype=np.float64)
     C_m = np.asarray(C_m, dtype=np.float64)
-    P22 = np.exp(-h / tau_m)
-    P11 = np.exp(-h / tau_syn)
+    P22 = libm.exp(-h / tau_m)
+    P11 = libm.exp(-h / tau_syn)
     x = h * (1.0 / tau_syn - 1.0 / tau_m)
     small = np.abs(x) < 1e-5
     xs = np.where(small, 1.0, x)
-    f = np.where(small, 1.0 - x / 2.0 + x * x / 6.0, -np.expm1(-xs) / xs)
+    f = np.where(small, 1.0 - x / 2.0 + x * x / 6.0, -libm.expm1(-xs) / xs)
     P21 = h / C_m * P22 * f
     return P22, P11, P21

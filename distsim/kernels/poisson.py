@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from . import libm
+
 BRANCHLESS = 16  # entries searched without branches; tables are padded beyond this
 _TOP = 2 ** 63 - 1
 
@@ -24,7 +26,7 @@ def cdf_table(mean):
     k_max = int(mean + 12.0 * math.sqrt(mean) + 30)
     k = np.arange(k_max + 1, dtype=np.float64)
     log_pmf = -mean + k * math.log(mean) - np.array([math.lgamma(x + 1.0) for x in k])
-    cdf = np.cumsum(np.exp(log_pmf))
+    cdf = np.cumsum(libm.exp(log_pmf))
     cut = np.searchsorted(cdf, 1.0 - 2.0 ** -60)
     cdf = cdf[: min(cut + 1, cdf.size)].copy()
     cdf[-1] = 1.0

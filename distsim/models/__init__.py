@@ -20,7 +20,7 @@ How a model file declares itself (see iaf_psc_alpha.py for a complete small exam
 
         @staticmethod
         def calibrate(p, dt):     # parameter arrays (per neuron or length 1) -> derived arrays
-            return {"P22": np.exp(-dt / p["tau_m"]), ...}
+            return {"P22": libm.exp(-dt / p["tau_m"]), ...}  # kernels.libm, not np.exp
 
 ``neuron(j, S, p, x)`` advances neuron j by one step and returns its spike multiplicity
 (0/1, or a population node's spike count): ``S`` is the state (named tuple of arrays, write

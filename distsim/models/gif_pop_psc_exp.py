@@ -13,6 +13,7 @@ step), E_sfa (mV, the free threshold), I_syn_ex, I_syn_in (pA). Algorithm: kerne
 """
 import numpy as np
 
+from ..kernels import libm
 from ..kernels.gif import adaptation_kernel, gif_pop_psc_exp_node, history_length
 from ..kernels.neurons import propagators_psc_exp
 from ..spec.errors import SpecError
@@ -94,10 +95,10 @@ class GifPopPscExp(NeuronModel):
             lag = L[j] - np.arange(L[j])  # bin km of the history is L - km steps old
             th = adaptation_kernel(lag, dt, p["q_sfa"][j], p["tau_sfa"][j])
             theta[j, :L[j]] = th
-            theta_tld[j, :L[j]] = p["Delta_V"][j] * (1.0 - np.exp(-th / p["Delta_V"][j])) / p["N"][j]
-        Q30 = np.exp(-dt / p["tau_sfa"])
+            theta_tld[j, :L[j]] = p["Delta_V"][j] * (1.0 - libm.exp(-th / p["Delta_V"][j])) / p["N"][j]
+        Q30 = libm.exp(-dt / p["tau_sfa"])
         # the paper's J_k = q_sfa_k tau_sfa_k, decayed over the history
-        Q30K = p["q_sfa"] * p["tau_sfa"] * np.exp(-dt * L[:, None] / p["tau_sfa"])
+        Q30K = p["q_sfa"] * p["tau_sfa"] * libm.exp(-dt * L[:, None] / p["tau_sfa"])
         return {
             "h": np.full(n, dt), "L": L, "k_ref": np.rint(p["t_ref"] / dt).astype(np.int64),
             "P22": P22, "P20": p["tau_m"] / p["C_m"] * (1.0 - P22),

@@ -9,6 +9,7 @@ currents; after a spike V is held at V_reset for t_ref. Order within a step as N
 """
 import numpy as np
 
+from ..kernels import libm
 from ..kernels.gif import gif_psc_exp_block
 from ..kernels.neurons import propagators_psc_exp
 from .base import ListParam, NeuronModel, Param, Var
@@ -61,9 +62,9 @@ class GifPscExp(NeuronModel):
         P33, P11_ex, P21_ex = propagators_psc_exp(dt, tau_m, p["tau_syn_ex"], p["C_m"])
         _, P11_in, P21_in = propagators_psc_exp(dt, tau_m, p["tau_syn_in"], p["C_m"])
         return {
-            "h": np.full(tau_m.shape[0], dt), "P33": P33, "P30": -np.expm1(-dt / tau_m) * tau_m / p["C_m"], "P31": -np.expm1(-dt / tau_m),
+            "h": np.full(tau_m.shape[0], dt), "P33": P33, "P30": -libm.expm1(-dt / tau_m) * tau_m / p["C_m"], "P31": -libm.expm1(-dt / tau_m),
             "P11_ex": P11_ex, "P11_in": P11_in, "P21_ex": P21_ex, "P21_in": P21_in,
             "lambda_0_per_ms": p["lambda_0"] * 1e-3,
             "ref_steps": np.rint(p["t_ref"] / dt).astype(np.int64),
-            "P_sfa": np.exp(-dt / p["tau_sfa"]), "P_stc": np.exp(-dt / p["tau_stc"]),
+            "P_sfa": libm.exp(-dt / p["tau_sfa"]), "P_stc": libm.exp(-dt / p["tau_stc"]),
         }

@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..kernels import libm
 from .base import NeuronModel, Param, Var
 
 #: NEST's IAFPropagator::NUMERICAL_STABILITY_FACTOR_: the regular P31 needs
@@ -42,9 +43,9 @@ def propagators_psc_alpha(h, tau_syn, tau_m, C_m):
         gamma = beta / C_m
         inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
         h_min_regular = _STABILITY_FACTOR * tau_m * tau_m / np.abs(tau_m - tau_syn)
-        exp_h_tau_syn = np.exp(-h * (1.0 / tau_syn))
-        expm1_h_tau = np.expm1(h * inv_beta)
-        exp_h_tau = np.exp(-h * (1.0 / tau_m))
+        exp_h_tau_syn = libm.exp(-h * (1.0 / tau_syn))
+        expm1_h_tau = libm.expm1(h * inv_beta)
+        exp_h_tau = libm.exp(-h * (1.0 / tau_m))
         P32 = gamma * exp_h_tau_syn * expm1_h_tau
         normal = np.isfinite(P32) & (P32 >= np.finfo(np.float64).tiny)
         P32 = np.where(normal, P32, h * (1.0 / C_m) * exp_h_tau)
@@ -125,13 +126,13 @@ class IafPscAlpha(NeuronModel):
     def calibrate(p, dt):
         """Propagators (arrays over the group) for step dt (ms), as NEST's pre_run_hook."""
         h = dt
-        P11_ex = np.exp(-h / p["tau_syn_ex"])
-        P11_in = np.exp(-h / p["tau_syn_in"])
+        P11_ex = libm.exp(-h / p["tau_syn_ex"])
+        P11_in = libm.exp(-h / p["tau_syn_in"])
         P31_ex, P32_ex = propagators_psc_alpha(h, p["tau_syn_ex"], p["tau_m"], p["C_m"])
         P31_in, P32_in = propagators_psc_alpha(h, p["tau_syn_in"], p["tau_m"], p["C_m"])
         return {
-            "P30": -p["tau_m"] / p["C_m"] * np.expm1(-h / p["tau_m"]),
-            "expm1_tau_m": np.expm1(-h / p["tau_m"]),
+            "P30": -p["tau_m"] / p["C_m"] * libm.expm1(-h / p["tau_m"]),
+            "expm1_tau_m": libm.expm1(-h / p["tau_m"]),
             "P11_ex": P11_ex, "P21_ex": h * P11_ex, "P31_ex": P31_ex, "P32_ex": P32_ex,
             "P11_in": P11_in, "P21_in": h * P11_in, "P31_in": P31_in, "P32_in": P32_in,
             "EPSC": 1.0 * math.e / p["tau_syn_ex"], "IPSC": 1.0 * math.e / p["tau_syn_in"],

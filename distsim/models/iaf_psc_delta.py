@@ -8,6 +8,7 @@ V <- E_L + P33 (V - E_L) + P30 (I_e + I_stim) + input,  P33 = exp(-h/tau_m), P30
 import numpy as np
 from numba import njit
 
+from ..kernels import libm
 from .base import NeuronModel, Param, Var
 
 
@@ -52,7 +53,7 @@ class IafPscDelta(NeuronModel):
     @staticmethod
     def calibrate(p, dt):
         """Propagators (arrays over the group) from parameter arrays ``p`` for step dt (ms)."""
-        P33 = np.exp(-dt / p["tau_m"])
+        P33 = libm.exp(-dt / p["tau_m"])
         return {
             "P33": P33,
             "P30": p["tau_m"] / p["C_m"] * (1.0 - P33),

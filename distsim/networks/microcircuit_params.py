@@ -56,12 +56,14 @@ def num_synapses_from_conn_probs(conn_probs, popsize_post, popsize_pre) -> np.nd
     (fixed_total_number with multapses), connects a given pair with
     probability ``p``.  Dimensionless counts.
     """
+    from ..kernels import libm  # the C library's log on every CPU (see kernels/libm.py)
+
     conn_probs = np.asarray(conn_probs, dtype=float)
     prod = np.outer(popsize_post, popsize_pre).astype(float)
     # NEST's exact floating-point expression (log((prod-1)/prod) rather than the
     # more accurate log1p(-1/prod), ~2e-8 relative apart) so that the rounded
     # integer synapse numbers are identical to the PyNEST example.
-    return np.log(1.0 - conn_probs) / np.log((prod - 1.0) / prod)
+    return libm.log(1.0 - conn_probs) / libm.log((prod - 1.0) / prod)
 
 
 def postsynaptic_potential_to_current(C_m: float, tau_m: float, tau_syn: float) -> float:
