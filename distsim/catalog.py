@@ -88,9 +88,10 @@ def neuron_entry(name):
 
 def device_entry(name):
     """dict describing device type ``name``: its parameters and the common fields."""
-    from .spec.network import DEVICE_PARAMS, REQUIRED
+    from .spec.network import DEVICE_PARAMS, REQUIRED, ResolutionDefault
 
-    params = {k: {"default": ("required" if p.default is REQUIRED else "dt_ms" if p.default == "dt" else _fmt(p.default)),
+    params = {k: {"default": ("required" if p.default is REQUIRED else "dt_ms" if p.default == "dt"
+                              else p.default.text if isinstance(p.default, ResolutionDefault) else _fmt(p.default)),
                   "unit": p.unit, "allowed": p.describe(), "doc": p.doc}
               for k, p in DEVICE_PARAMS[name].items()}
     return {"kind": "device", "name": name, "parameters": params, "fields": dict(DEVICE_FIELDS)}

@@ -406,6 +406,8 @@ def cmd_warm(args, comm):
                       [Device("poisson_generator", ["A"], {"rate_Hz": 1000.0, "weight": 1.0}),
                        Device("spike_generator", ["A"], {"spike_times_ms": [0.5], "weight": 1.0}),
                        Device("dc_generator", ["A"], {"amplitude_pA": 10.0}),
+                       Device("ac_generator", ["A"], {"amplitude_pA": 10.0, "frequency_Hz": 50.0}),
+                       Device("noise_generator", ["A"], {"std_pA": 10.0, "dt_ms": 0.2}),
                        Device("spike_recorder", ["A"]),
                        Device("voltmeter", ["A"], {"interval_ms": 0.1})])
         from .recording import MemoryRecorder

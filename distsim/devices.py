@@ -145,6 +145,91 @@ class StepCurrentGenerator(_CurrentGenerator):
         return ("dc", last) if last != 0.0 else None
 
 
+def _sending_window(sim, p):
+    """(lo, hi, delay) in steps of a current generator: it sends in steps lo <= e < hi (hi
+    may be 2**62, never; hi = lo when it never sends) what its targets read in row e + delay."""
+    from .engine.simulation import _FAR
+    t_min, t_max, d = _Stimulator.window(sim, p)
+    lo = max(0, t_min - 1)
+    hi = t_max - 1 if math.isfinite(t_max) else _FAR
+    return lo, max(lo, hi), d
+
+
+class AcGenerator(_Stimulator):
+    """ac_generator: offset_pA + amplitude_pA sin(2 pi frequency_Hz t + phase_deg), t the end
+    of the sending step (NEST's oscillator; kernels.currents)."""
+
+    name = "ac_generator"
+
+    def build(self, sim, di, dv, targets, ctx):
+        """One ac_rows kernel call per slice for all its local targets."""
+        import numpy as np
+
+        from .kernels.currents import AcArgs, ac_matrix, ac_rows
+        from .spec.nest_time import TICS_PER_MS, tics_per_step
+        p, idx = dv.params, ctx.indices(targets)
+        win = _sending_window(sim, p)  # registered on every rank: the current rows exist on all
+        h = tics_per_step(sim.dt) * (1 / TICS_PER_MS)  # NEST's resolution in ms, bit for bit
+        m = ac_matrix(p["amplitude_pA"], p["frequency_Hz"], p["phase_deg"], h)
+        sim.current_kernels.append((ac_rows, AcArgs(idx, win[2], win[0], win[1], p["offset_pA"], *m,
+                                                    np.array(m[4:]), np.zeros(1, np.int64))))
+
+    def meanfield(self, p):
+        """DC input when the current is constant (amplitude 0 or frequency 0) and never stops;
+        None while it oscillates (a sinusoidal drive has no stationary rate)."""
+        if not math.isinf(p["stop_ms"]):
+            return None
+        if p["amplitude_pA"] == 0.0 or p["frequency_Hz"] == 0.0:
+            return ("dc", p["offset_pA"] + p["amplitude_pA"] * math.sin(p["phase_deg"] * 2.0 * math.pi / 360.0))
+        return None
+
+
+class NoiseGenerator(_Stimulator):
+    """noise_generator: per target a new current mean_pA + sigma N(0, 1) every dt_ms, held in
+    between (sigma^2 = std_pA^2 + std_mod_pA^2 sin(2 pi frequency_Hz t + phase_deg));
+    normals from the stream of (seed, device, target gid) (kernels.currents)."""
+
+    name = "noise_generator"
+
+    def check(self, net, f, dv, dt):
+        """Window, and std_mod_pA <= std_pA (NEST)."""
+        super().check(net, f, dv, dt)
+        p = dv.params
+        if p["std_mod_pA"] > p["std_pA"]:
+            raise SpecError(f"{f}.std_mod_pA", p["std_mod_pA"],
+                            f"must be <= std_pA ({p['std_pA']}): the modulated variance std^2 + "
+                            "std_mod^2 sin(...) must not become negative (NEST)")
+
+    def build(self, sim, di, dv, targets, ctx):
+        """One noise_rows kernel call per slice for all its local targets, each with its
+        stream keyed by (seed, device index, gid)."""
+        import numpy as np
+
+        from .kernels.currents import NoiseArgs, noise_rows
+        from .kernels.rng import TAG_NOISE, keys_per_gid
+        from .spec.nest_time import device_time_steps, tics_per_step
+        p, idx = dv.params, ctx.indices(targets)
+        win = _sending_window(sim, p)  # registered on every rank: the current rows exist on all
+        keys = keys_per_gid(sim.seed, TAG_NOISE, di, idx * sim.size + sim.rank)
+        dt_steps = int(device_time_steps(p["dt_ms"], tics_per_step(sim.dt)))
+        omega_h = 2.0 * math.pi * p["frequency_Hz"] / 1000.0 * sim.dt
+        sim.current_kernels.append((noise_rows, NoiseArgs(
+            idx, keys, np.zeros(idx.size), win[2], win[0], win[1], dt_steps, p["mean_pA"], p["std_pA"],
+            p["std_mod_pA"], omega_h, p["phase_deg"] * 2.0 * math.pi / 360.0)))
+
+    def meanfield(self, p):
+        """DC input of mean_pA when std_pA is 0 and it never stops; None when it stops.
+        Raises SpecError for std_pA > 0: the mean-field has no input for a current's variance
+        (taking only the mean would give wrong rates without a word)."""
+        if not math.isinf(p["stop_ms"]):
+            return None
+        if p["std_pA"] != 0.0:
+            raise SpecError("noise_generator.std_pA", p["std_pA"],
+                            "the mean-field has no input for a noise current's variance; "
+                            "only std_pA = 0 (a DC of mean_pA) is supported")
+        return ("dc", p["mean_pA"])
+
+
 class SpikeRecorder(Device):
     """spike_recorder: records the spikes of its targets."""
 
@@ -198,7 +283,7 @@ class Multimeter(Voltmeter):
 
 
 DEVICES = {d.name: d() for d in (PoissonGenerator, DcGenerator, StepCurrentGenerator, SpikeGenerator,
-                                 SpikeRecorder, Voltmeter, Multimeter)}
+                                 AcGenerator, NoiseGenerator, SpikeRecorder, Voltmeter, Multimeter)}
 
 from .spec.network import DEVICE_TYPES  # noqa: E402  (spec imports this module lazily)
 

@@ -152,8 +152,8 @@ class Simulation:
         self.ring_ex = np.zeros((self.R, n))
         self.ring_in = np.zeros((self.R, n))
         self.events = EventLists(self.R_ev)
-        # current input (dc/step generators) only when there is such a device: no rows else
-        self.ring_cur = np.zeros((self.R if self.current_devs else 0, n))
+        # current input (dc/step/ac/noise generators) only when there is such a device: no rows else
+        self.ring_cur = np.zeros((self.R if self.current_devs or self.current_kernels else 0, n))
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
         self.out_stamp = np.empty_like(self.out_idx)
         self.out_mult = np.ones_like(self.out_idx)  # multiplicity of each output record
@@ -267,6 +267,7 @@ class Simulation:
         ctx = _DeviceBuild(self.groups)
         self.spike_gens = []  # (arrival steps int64[], weight, local idx int64[])
         self.current_devs = []  # (change steps int64[], amplitudes float64[], idx): see _current_schedule
+        self.current_kernels = []  # (kernel, args): kernel(ring_cur, t0, M, args) adds a slice's currents
         self.spike_rec_mask = np.zeros(self.n_local, dtype=bool)
         self.spike_recorders = []
         self.dev_max_delay = 0
@@ -350,6 +351,9 @@ class Simulation:
             nz = a != 0.0
             for si, ai in zip(s[nz], a[nz]):
                 self.ring_cur[si % R, idx] += ai
+        for kernel, args in self.current_kernels:  # ac/noise generators (kernels.currents)
+            if args.idx.size:
+                kernel(self.ring_cur, t0, M, args)
 
     def _slice(self, t0, M):
         self.events.scatter(t0, M, self.ring_ex, self.ring_in, self.R)

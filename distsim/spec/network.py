@@ -19,7 +19,8 @@ from .nest_time import TICS_PER_MS, device_time_steps, tics_per_step
 from .values import Value, bounds, parse_value
 
 RULES = ("fixed_indegree", "fixed_total_number", "pairwise_bernoulli", "all_to_all", "one_to_one")
-STIMULATORS = ("poisson_generator", "dc_generator", "step_current_generator", "spike_generator")
+STIMULATORS = ("poisson_generator", "dc_generator", "step_current_generator", "spike_generator",
+               "ac_generator", "noise_generator")
 RECORDERS = ("spike_recorder", "voltmeter", "multimeter")
 DEVICE_TYPES = STIMULATORS + RECORDERS
 
@@ -68,6 +69,10 @@ class Device:
         allow_offgrid_times=false, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
       spike_generator: spike_times_ms (list), weight, delay_ms=dt, allow_offgrid_times=false,
         shift_now_spikes=false, start_ms=0, stop_ms=inf, origin_ms=0
+      ac_generator: amplitude_pA=0, offset_pA=0, frequency_Hz=0, phase_deg=0, delay_ms=dt,
+        start_ms=0, stop_ms=inf, origin_ms=0
+      noise_generator: mean_pA=0, std_pA=0, dt_ms=(1 ms if a multiple of dt, else 10 dt),
+        std_mod_pA=0, frequency_Hz=0, phase_deg=0, delay_ms=dt, start_ms=0, stop_ms=inf, origin_ms=0
     Times, activity windows and the tolerance for times off the dt grid are NEST 3.10's
     (``distsim.spec.nest_time``): a spike or poisson_generator is active for spike stamps
     (origin + start, origin + stop] (Poisson: drawn one step later), a current generator's
@@ -416,7 +421,8 @@ def _validate_device(net, i, dv, names, sizes, dt):
         if k not in p:
             if d.default is REQUIRED:
                 raise SpecError(f"{f}.{k}", None, f"is required ({d.describe()})")
-            p[k] = dt if d.default == "dt" else copy.copy(d.default)
+            p[k] = d.default.value(dt) if isinstance(d.default, ResolutionDefault) else \
+                dt if d.default == "dt" else copy.copy(d.default)
     for k, d in decl.items():
         p[k] = _DEVICE_CHECKS[d.rule](f"{f}.{k}", p[k], dt)
     from ..devices import DEVICES
@@ -440,6 +446,7 @@ _RULE_TEXT = {
     "flag": "true or false",
     "delay": "a constant >= dt_ms, a multiple of dt_ms, at most 65535 steps",
     "interval": "a number > 0, a multiple of dt_ms",
+    "step_multiple": "a number > 0, a multiple of dt_ms (NEST: within half a microsecond)",
     "spike_times": "non-descending times > 0 (0 with shift_now_spikes) on the dt grid within "
                    "half a microsecond (NEST); off-grid ones need allow_offgrid_times",
     "amplitude_times": "times > 0 on strictly increasing dt steps, on the grid within half a "
@@ -447,6 +454,22 @@ _RULE_TEXT = {
     "values": "a list of finite numbers, one per time",
     "record_from": "a non-empty list of distinct recordable variables of the target model",
 }
+
+
+@dataclass(frozen=True)
+class ResolutionDefault:
+    """A device parameter's default that depends on the resolution: ``value(dt_ms)``, and
+    ``text`` describing it."""
+
+    value: object
+    text: str
+
+
+def _noise_dt_default(dt):
+    """NEST's default noise_generator dt: 10 steps at the start-up resolution 0.1 ms, i.e.
+    1 ms, kept when the resolution changes if 1 ms is a multiple of it, else 10 dt
+    (noise_generator::calibrate_time)."""
+    return 1.0 if device_time_steps(1.0, tics_per_step(dt)) is not None else 10 * dt
 
 
 @dataclass(frozen=True)
@@ -501,6 +524,30 @@ DEVICE_PARAMS = {
         "start_ms": DeviceParam(0.0, "ms", "start", "active after origin + start_ms (NEST: start)"),
         "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
     },
+    "ac_generator": {
+        "amplitude_pA": DeviceParam(0.0, "pA", "finite", "amplitude of the sine (NEST: amplitude)"),
+        "offset_pA": DeviceParam(0.0, "pA", "finite", "constant current added (NEST: offset)"),
+        "frequency_Hz": DeviceParam(0.0, "Hz", "nonneg", "frequency (NEST: frequency)"),
+        "phase_deg": DeviceParam(0.0, "deg", "finite", "phase at t = 0 (NEST: phase)"),
+        "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
+        "origin_ms": DeviceParam(0.0, "ms", "start", "origin of the window (NEST: origin)"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "active after origin + start_ms (NEST: start)"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
+    },
+    "noise_generator": {
+        "mean_pA": DeviceParam(0.0, "pA", "finite", "mean current (NEST: mean)"),
+        "std_pA": DeviceParam(0.0, "pA", "nonneg", "standard deviation of each draw (NEST: std)"),
+        "dt_ms": DeviceParam(ResolutionDefault(_noise_dt_default, "1.0 if a multiple of dt_ms, else 10 dt_ms"),
+                             "ms", "step_multiple", "interval between new draws (NEST: dt)"),
+        "std_mod_pA": DeviceParam(0.0, "pA", "nonneg", "modulation of the standard deviation, <= std_pA "
+                                                       "(NEST: std_mod)"),
+        "frequency_Hz": DeviceParam(0.0, "Hz", "nonneg", "frequency of the modulation (NEST: frequency)"),
+        "phase_deg": DeviceParam(0.0, "deg", "finite", "phase of the modulation (NEST: phase)"),
+        "delay_ms": DeviceParam("dt", "ms", "delay", "delay from generator to target"),
+        "origin_ms": DeviceParam(0.0, "ms", "start", "origin of the window (NEST: origin)"),
+        "start_ms": DeviceParam(0.0, "ms", "start", "active after origin + start_ms (NEST: start)"),
+        "stop_ms": DeviceParam(math.inf, "ms", "stop", "active up to origin + stop_ms (NEST: stop)"),
+    },
     "spike_recorder": {},
     "voltmeter": {
         "interval_ms": DeviceParam(1.0, "ms", "interval", "sampling interval"),
@@ -547,6 +594,17 @@ def _interval(field_, v, dt):
     return v
 
 
+def _step_multiple(field_, v, dt):
+    v = _number(field_, v, lo=0.0, strict=True)
+    steps = device_time_steps(v, tics_per_step(dt))
+    if steps is None:
+        raise SpecError(field_, v, f"must be a multiple of dt_ms = {dt} (NEST: within half a tic, "
+                                   f"{0.5 / TICS_PER_MS} ms)")
+    if not 1 <= steps < 2 ** 62:
+        raise SpecError(field_, v, f"must be at least one step (dt_ms = {dt}) and finite in steps")
+    return v
+
+
 def _values(field_, v, dt):
     if not isinstance(v, (list, tuple)):
         raise SpecError(field_, v, "must be a list of numbers (pA)")
@@ -584,6 +642,7 @@ _DEVICE_CHECKS = {
     "stop": lambda f, v, dt: _number(f, v, lo=0.0, allow_inf=True),
     "delay": _const_delay,
     "interval": _interval,
+    "step_multiple": _step_multiple,
     "spike_times": _time_list,
     "amplitude_times": _time_list,
     "flag": _flag,

@@ -313,7 +313,8 @@ def test_neuron_listing_matches_validation(capsys, model):
 
 
 @pytest.mark.parametrize("dev", ["poisson_generator", "dc_generator", "step_current_generator",
-                                 "spike_generator", "spike_recorder", "voltmeter", "multimeter"])
+                                 "spike_generator", "ac_generator", "noise_generator", "spike_recorder",
+                                 "voltmeter", "multimeter"])
 def test_device_listing_matches_validation(capsys, dev):
     from distsim.spec import Device, Network, Population, validate
     listed = models_json(capsys, dev)["parameters"]

@@ -105,7 +105,8 @@ COVERAGE = textwrap.dedent("""
             ("gif_populations", ["form=meso", "size=20", "t_step=5", "n_voltmeter=2"]),
             ("gif_populations", ["form=micro", "size=20", "t_step=5", "n_voltmeter=2"]),
             ("gif_populations", ["form=micro_dense", "size=20", "t_step=5"]),
-            ("ring", ["n_positions=40"])]
+            ("ring", ["n_positions=40"]),
+            (sys.argv[2], [])]  # a network file with the ac and noise generators
     for i, (name, sets) in enumerate(runs):
         path = os.path.join(out, f"{i}.h5")
         args = ["run", name, "--seed", "1", "--t-presim", "5", "--t-sim", "15", "-o", path,
@@ -142,6 +143,38 @@ COVERAGE = textwrap.dedent("""
 """)
 
 
+CURRENTS = """
+[[populations]]
+name = "E"
+model = "iaf_psc_exp"
+n = 6
+[[projections]]
+source = "E"
+target = "E"
+rule = "all_to_all"
+weight = 10.0
+delay_ms = 0.5
+[[devices]]
+type = "noise_generator"
+targets = ["E"]
+mean_pA = 300.0
+std_pA = 100.0
+std_mod_pA = 50.0
+frequency_Hz = 10.0
+[[devices]]
+type = "ac_generator"
+targets = ["E"]
+amplitude_pA = 100.0
+frequency_Hz = 10.0
+[[devices]]
+type = "spike_recorder"
+targets = ["E"]
+[[devices]]
+type = "voltmeter"
+targets = ["E"]
+"""
+
+
 def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     base = tmp_path / "cache"
     env = dict(os.environ, DISTSIM_CACHE_DIR=str(base), PYTHONPATH=ROOT)
@@ -151,7 +184,10 @@ def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     assert p.returncode == 0, p.stderr
     script = tmp_path / "kernel_use.py"  # not coverage.py: numba imports a module "coverage"
     script.write_text(COVERAGE)
-    p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", str(script), str(tmp_path)], env=env,
+    spec = tmp_path / "currents.toml"
+    spec.write_text(CURRENTS)
+    p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", str(script), str(tmp_path), str(spec)],
+                       env=env,
                        cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     missing = json.loads(p.stdout.strip().splitlines()[-1])

@@ -44,7 +44,7 @@ CASES = [
     (lambda: base(devs=[Device("spike_generator", ["E"], {"spike_times_ms": [1.05], "weight": 1.0})]),
      ".spike_times_ms", "multiples of dt_ms"),
     (lambda: base(devs=[Device("voltmeter", ["E"], {"interval_ms": 0.0})]), ".interval_ms", "> 0"),
-    (lambda: base(devs=[Device("noise_generator", ["E"])]), ".type", "unknown device"),
+    (lambda: base(devs=[Device("noise_genrator", ["E"])]), ".type", "unknown device"),
     (lambda: base(params={"tau_mm": 1.0}), "populations[E].params.tau_mm", "did you mean 'tau_m'"),
     (lambda: base(params={"tau_mm": "x"}), "populations[E].params.tau_mm", "did you mean 'tau_m'"),
     (lambda: base(projs=[Projection("E", "E", "fixed_indegre", indegree=1)]), ".rule", "did you mean 'fixed_indegree'"),
