@@ -171,6 +171,8 @@ def test_cond_models_resume_exactly(tmp_path, net_file, full_run, n_first, n_res
     with h5py.File(str(out) + ".ckpt", "r") as f:  # step sizes below dt: resuming needs them
         for pop in ("E", "A"):
             assert np.mean(f[f"state/{pop}/h"][...] < 0.1) > 0.1
+        h = f["state/H/h"][...]  # hh_psc_alpha: step sizes off dt (above it at rest)
+        assert np.mean(h != 0.1) > 0.5
     p = distsim(["--resume", str(out), "--t-sim", "200", "-q"], n=n_resume)
     assert p.returncode == 0, p.stderr
     assert_same_output(full_run, out)
