@@ -34,6 +34,7 @@ from ..kernels.rkf45 import advance, register_rhs
 from .base import NeuronModel, Param, Var
 
 V_INIT = -65.0  # NEST's initial V_m (mV): State_() sets y_[V_M] = -65, not E_L
+CTL_HH = CTL_IAF_COND  # NEST's hh_psc_alpha: gsl_odeiv_control_y_new(1e-3, 0.0), as its iaf_cond_* models
 
 
 def equilibrium_gating(V):
@@ -48,6 +49,7 @@ def equilibrium_gating(V):
 
 
 M_INIT, H_INIT, N_INIT = equilibrium_gating(V_INIT)
+
 
 # error_model="numpy": at V = -55 or -40 mV exactly a rate is 0/0, NaN as in NEST, not an exception
 @njit(error_model="numpy")  # not cached itself: compiled into run_group (see kernels.cond)
@@ -83,7 +85,7 @@ def hh_psc_alpha_step(y, r, h, I_stim, iex, iin, p, ref_steps, dt):
     :func:`hh_psc_alpha_rhs`). r: remaining refractory steps; h: the integrator's step size
     (ms); iex / iin: this step's spike input (pA, iin <= 0). Returns (y, r, h, spikes (0/1))."""
     U_old = y[0]
-    y, h = advance((p, False, I_stim), y, dt, h, CTL_IAF_COND)
+    y, h = advance((p, False, I_stim), y, dt, h, CTL_HH)
     V, m, hh, n, dI_ex, I_ex, dI_in, I_in = y
     dI_ex += iex * p.PSCurrInit_E
     dI_in += iin * p.PSCurrInit_I
