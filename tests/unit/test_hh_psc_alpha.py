@@ -75,15 +75,10 @@ def test_state_starts_like_nest():
     assert np.all(s["h"] == 0.1)
 
 
-def test_toml_set_and_multimeter_on_every_state_variable(tmp_path):
-    """A TOML file with an hh_psc_alpha population, a parameter changed by --set, and a
-    multimeter on every recordable: the HDF5 output has each variable, and the changed
-    I_e makes the neuron fire (it does not at the file's value)."""
-    import h5py
-
-    from distsim.cli import main
+def spec_text():
+    """A TOML spec: two hh_psc_alpha neurons, inhibitory spikes, a multimeter on everything."""
     rec = ", ".join(f'"{v}"' for v in HhPscAlpha.recordables)
-    text = f"""
+    return f"""
 name = "hh"
 [simulation]
 dt_ms = 0.1
@@ -106,8 +101,33 @@ targets = ["H"]
 interval_ms = 0.5
 record_from = [{rec}]
 """
+
+
+@pytest.mark.parametrize("item,text", [("populations.H.params.C_m=0", "populations[H].params.C_m = 0"),
+                                       ("populations.H.params.g_K=-1", "populations[H].params.g_K = -1"),
+                                       ("populations.H.params.V_th=-50", "unknown parameter of hh_psc_alpha")])
+def test_bad_set_values_are_refused_before_the_build(tmp_path, capsys, monkeypatch, item, text):
+    import distsim.engine.simulation as S
+    from distsim.cli import main
+
+    def refuse(self):
+        raise AssertionError("network was built although the input is invalid")
+    monkeypatch.setattr(S.Simulation, "_build", refuse)
     spec = tmp_path / "hh.toml"
-    spec.write_text(text)
+    spec.write_text(spec_text())
+    assert main(["run", str(spec), "--set", item, "--t-sim", "10", "-q"]) == 2
+    assert text in capsys.readouterr().err
+
+
+def test_toml_set_and_multimeter_on_every_state_variable(tmp_path):
+    """A TOML file with an hh_psc_alpha population, a parameter changed by --set, and a
+    multimeter on every recordable: the HDF5 output has each variable, and the changed
+    I_e makes the neuron fire (it does not at the file's value)."""
+    import h5py
+
+    from distsim.cli import main
+    spec = tmp_path / "hh.toml"
+    spec.write_text(spec_text())
     counts = {}
     for I_e in ("0", "1000"):
         out = tmp_path / f"out{I_e}.h5"
