@@ -74,7 +74,7 @@ def neuron_entry(name):
 
     m = MODELS[name]
     params = {k: {"default": _fmt(p.default), "unit": p.unit, "allowed": p.describe()} for k, p in m.params.items()}
-    params["V_m"] = {"default": "E_L", "unit": "mV", "allowed": "finite (or a distribution)",
+    params["V_m"] = {"default": "E_L" if m.V_m_default is None else _fmt(m.V_m_default), "unit": "mV", "allowed": "finite (or a distribution)",
                      "doc": "initial membrane potential"}
     for k, p in m.list_params.items():
         params[k] = {"default": _fmt(p.default), "unit": p.unit, "allowed": p.describe()}

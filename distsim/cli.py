@@ -395,7 +395,7 @@ def cmd_warm(args, comm):
     from .spec import Device, Network, Population, Projection
 
     for model in ("iaf_psc_delta", "iaf_psc_exp", "iaf_psc_alpha", "gif_psc_exp", "iaf_cond_exp", "iaf_cond_alpha",
-                  "aeif_cond_exp"):
+                  "aeif_cond_exp", "hh_psc_alpha"):
         net = Network([Population("A", model, 4, {"I_e": 1000.0, "V_m": {"dist": "normal", "mean": -70.0, "std": 1.0}})],
                       [Projection("A", "A", "fixed_indegree", weight=1.0, delay_ms=0.2, indegree=2),
                        Projection("A", "A", "fixed_total_number", weight={"dist": "normal", "mean": 1.0, "std": 0.1},

@@ -182,7 +182,9 @@ class Simulation:
                                        for x, b in zip(lists, g.bounds)])
         V0 = []
         for pop, b in zip(g.pops, g.bounds):
-            v0 = pop.params.get("V_m")  # NEST: V_m starts at E_L unless given
+            v0 = pop.params.get("V_m")  # NEST: V_m starts at E_L unless given (or the model's own default)
+            if v0 is None and model.V_m_default is not None:
+                v0 = Value(0, model.V_m_default)
             V0.append(self._param_array(pop, b[2], "V_m", v0) if v0 is not None
                       else self._param_array(pop, b[2], "E_L", pop.params.get("E_L", Value(0, model.params["E_L"].default))))
         g.cal = model.calibrate(g.p, self.dt)

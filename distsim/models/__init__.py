@@ -52,6 +52,7 @@ edited model recompiles; put a model's numba helpers in one of those two directo
 from .aeif_cond_exp import AeifCondExp
 from .gif_pop_psc_exp import GifPopPscExp
 from .gif_psc_exp import GifPscExp
+from .hh_psc_alpha import HhPscAlpha
 from .iaf_cond_alpha import IafCondAlpha
 from .iaf_cond_exp import IafCondExp
 from .iaf_psc_alpha import IafPscAlpha
@@ -59,4 +60,4 @@ from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
 
 MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, IafPscAlpha, GifPscExp, GifPopPscExp, IafCondExp,
-                              IafCondAlpha, AeifCondExp)}
+                              IafCondAlpha, AeifCondExp, HhPscAlpha)}

@@ -122,6 +122,7 @@ class NeuronModel:
     derived = ()  # names of calibrate()'s constants, in kernel order after the parameters
     record_from_state = {"V_m": "V"}  # recordable -> its 1-D float64 state variable
     current_input = "i0"  # state variable that current generators write (pA, next step on)
+    V_m_default = None  # initial V_m (mV) when a population gives none; None: E_L (as most NEST models)
     neuron = None  # numba function neuron(j, S, p, x) -> spike multiplicity (kernels.driver)
     block = None  # or: numba function block(n, S, P, shared, x, spk), the loop over neurons
     State = None  # named tuple classes of the kernel arguments, built from the declaration

@@ -189,7 +189,9 @@ def _cond_network(model):
     distributed initial V_m, I_e and weights, a multimeter on every recordable."""
     from distsim.models import MODELS
     # I_e drawn per neuron: the parameters are per neuron, not hoisted
-    extra = {"aeif_cond_exp": {"t_ref": 1.0, "I_e": {"dist": "uniform", "low": 600.0, "high": 800.0}, "b": 20.0}}.get(
+    extra = {"aeif_cond_exp": {"t_ref": 1.0, "I_e": {"dist": "uniform", "low": 600.0, "high": 800.0}, "b": 20.0},
+             # weights in pA here: the drive is I_e, above the rheobase for most neurons
+             "hh_psc_alpha": {"t_ref": 3.0, "I_e": {"dist": "uniform", "low": 300.0, "high": 900.0}}}.get(
         model, {"tau_syn_ex": 1.0, "I_e": {"dist": "uniform", "low": 0.0, "high": 100.0}})
     v0 = {"dist": "uniform", "low": -70.0, "high": -55.0}
     pops = [Population("E", model, 29, dict(extra, V_m=v0)), Population("I", model, 11, dict(extra, V_m=v0))]
@@ -206,11 +208,11 @@ def _cond_network(model):
 
 
 @pytest.mark.mpi(min_size=2)
-@pytest.mark.parametrize("model", ["iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp"])
+@pytest.mark.parametrize("model", ["iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp", "hh_psc_alpha"])
 def test_conductance_models_bit_identical_to_one_rank(model):
-    """Adaptive RKF45 per neuron (its step size carried across steps), conductance jumps of
-    both signs: the same spikes and every recorded variable (V_m, g_ex, g_in, w) as on one
-    rank."""
+    """Adaptive RKF45 per neuron (its step size carried across steps), conductance (or, for
+    hh_psc_alpha, current) jumps of both signs: the same spikes and every recorded variable
+    (V_m, g_ex, g_in, w; I_syn_ex, I_syn_in, Act_m, Inact_h, Act_n) as on one rank."""
     comm = get_comm()
 
     def run(c):

@@ -293,7 +293,7 @@ def test_listed_ranges_are_enforced(name, bad):
     assert e.value.field == next(iter(bad))
 
 
-@pytest.mark.parametrize("model", ["iaf_psc_delta", "iaf_psc_exp", "gif_psc_exp", "gif_pop_psc_exp"])
+@pytest.mark.parametrize("model", ["iaf_psc_delta", "iaf_psc_exp", "gif_psc_exp", "gif_pop_psc_exp", "hh_psc_alpha"])
 def test_neuron_listing_matches_validation(capsys, model):
     """Every listed parameter is accepted; a listed "> 0" parameter at 0 is refused; an
     unlisted name is refused."""

@@ -1,4 +1,4 @@
-"""Checkpoint and resume with the conductance-based and AdEx models: bit-identical to an
+"""Checkpoint and resume with the conductance-based, AdEx and Hodgkin-Huxley models: bit-identical to an
 uninterrupted run on any number of ranks, the integrator's step sizes included (NEST keeps
 IntegrationStep_ per neuron across steps, and so must a resumed run)."""
 import os
@@ -31,6 +31,35 @@ name = "A"
 model = "aeif_cond_exp"
 n = 12
 params = { t_ref = 1.0, I_e = 650.0, V_m = { dist = "uniform", low = -70.0, high = -55.0 } }
+
+[[populations]]
+name = "H"
+model = "hh_psc_alpha"
+n = 10
+params = { t_ref = 3.0, I_e = { dist = "uniform", low = 400.0, high = 900.0 }, V_m = { dist = "uniform", low = -70.0, high = -60.0 } }
+
+[[projections]]
+source = "H"
+target = "E"
+rule = "fixed_indegree"
+indegree = 2
+weight = 1.0
+delay_ms = 1.0
+
+[[projections]]
+source = "E"
+target = "H"
+rule = "fixed_indegree"
+indegree = 8
+weight = 40.0
+delay_ms = 0.7
+
+[[projections]]
+source = "I"
+target = "H"
+rule = "all_to_all"
+weight = -30.0
+delay_ms = 1.1
 
 [[projections]]
 source = "E"
@@ -91,7 +120,13 @@ weight = 2.0
 
 [[devices]]
 type = "spike_recorder"
-targets = ["E", "I", "A"]
+targets = ["E", "I", "A", "H"]
+
+[[devices]]
+type = "multimeter"
+targets = ["H"]
+interval_ms = 0.3
+record_from = ["V_m", "I_syn_ex", "I_syn_in", "Act_m", "Inact_h", "Act_n"]
 
 [[devices]]
 type = "multimeter"
@@ -136,6 +171,8 @@ def test_cond_models_resume_exactly(tmp_path, net_file, full_run, n_first, n_res
     with h5py.File(str(out) + ".ckpt", "r") as f:  # step sizes below dt: resuming needs them
         for pop in ("E", "A"):
             assert np.mean(f[f"state/{pop}/h"][...] < 0.1) > 0.1
+        h = f["state/H/h"][...]  # hh_psc_alpha: step sizes off dt (above it at rest)
+        assert np.mean(h != 0.1) > 0.5
     p = distsim(["--resume", str(out), "--t-sim", "200", "-q"], n=n_resume)
     assert p.returncode == 0, p.stderr
     assert_same_output(full_run, out)

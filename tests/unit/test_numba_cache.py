@@ -115,6 +115,17 @@ COVERAGE = textwrap.dedent("""
             args += ["--set", kv]
         assert main(args) == 0, name
         assert main(["run", "--resume", path, "--t-sim", "20", "-q"]) == 0, name
+    # the RKF45 models (no built-in network uses them) from a spec file, with a multimeter
+    for model in ("iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp", "hh_psc_alpha"):
+        path = os.path.join(out, f"{model}.toml")
+        with open(path, "w") as f:
+            f.write(f'[[populations]]\\nname = "A"\\nmodel = "{model}"\\nn = 6\\nparams = {{ I_e = 1000.0 }}\\n'
+                    '[[projections]]\\nsource = "A"\\ntarget = "A"\\nrule = "fixed_indegree"\\nindegree = 2\\n'
+                    'weight = -1.0\\ndelay_ms = 0.5\\n'
+                    '[[devices]]\\ntype = "poisson_generator"\\ntargets = ["A"]\\nrate_Hz = 1000.0\\nweight = 1.0\\n'
+                    '[[devices]]\\ntype = "spike_recorder"\\ntargets = ["A"]\\n'
+                    '[[devices]]\\ntype = "voltmeter"\\ntargets = ["A"]\\n')
+        assert main(["run", path, "--t-sim", "10", "-q", "-o", os.path.join(out, f"{model}.h5")]) == 0, model
     # the models at their defaults (small), without an output file
     for name, sets in (("brunel", ["order=50"]), ("microcircuit", ["N_scaling=0.01"]),
                        ("gif_populations", [])):
