@@ -105,3 +105,38 @@ def test_plastic_checkpoint_resumes_on_any_rank_count(monkeypatch, parallel):
     if comm.rank == 0:
         os.unlink(path)
         os.rmdir(tmp)
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize("parallel", [None, False], ids=["mpio-if-available", "gathered"])
+def test_edges_written_in_parallel_equal_one_rank(parallel):
+    """/edges of an N-rank run hold the same synapses and weights as the 1-rank run."""
+    from distsim.recording.hdf5 import HDF5Recorder, read_edges
+
+    comm = get_comm()
+    tmp = comm.bcast(tempfile.mkdtemp(prefix="distsim-edges-") if comm.rank == 0 else None)
+    path = os.path.join(tmp, "out.h5")
+    rec = HDF5Recorder(path, parallel=parallel)
+    sim = Simulation(plastic_net(), seed=8, comm=comm, recorder=rec)
+    sim.run(80.0)
+    rec.close(sim)
+    comm.barrier()
+    ok = None
+    if comm.rank == 0:
+        ref = Simulation(plastic_net(), seed=8, comm=SerialComm()).run(80.0)
+        edges = read_edges(path)
+        ok = len(edges) == 3
+        n = ref.n_neurons
+        for t in ref.plastic.tables:
+            e = next(v for v in edges.values() if v["attrs"]["projection"] == t.pid)
+            pr = ref.net.projections[t.pid]
+            r = ref.net.gid_ranges()
+            key = (e["source_node_id"].astype(np.int64) + r[pr.source][0]) * n \
+                + e["target_node_id"].astype(np.int64) + r[pr.target][0]
+            src, tgt, w = ref.plastic.weights(t.pid)
+            rk = src * n + tgt
+            a, b = np.argsort(key, kind="stable"), np.argsort(rk, kind="stable")
+            ok = ok and np.array_equal(key[a], rk[b]) and np.array_equal(e["weight"][a], w[b])
+        os.unlink(path)
+        os.rmdir(tmp)
+    assert comm.bcast(ok)

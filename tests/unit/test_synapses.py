@@ -180,3 +180,38 @@ def test_weights_change_dynamics():
     sim, w0, g, s = _run(plastic_net(), 200.0)
     assert any(not np.array_equal(t.w, w) for t, w in zip(sim.plastic.tables, w0))
     assert math.isfinite(sum(float(t.w.sum()) for t in sim.plastic.tables))
+
+
+def test_final_weights_written_as_edges_and_analyzed(tmp_path):
+    """/edges/<projection>/{source_node_id, target_node_id, weight} hold every synapse's final
+    weight; ``distsim analyze --json`` reports their mean and sd and draws a histogram."""
+    import json
+    import subprocess
+    import sys
+
+    from distsim.recording.hdf5 import HDF5Recorder, read_edges
+
+    path = str(tmp_path / "out.h5")
+    net = plastic_net()
+    rec = HDF5Recorder(path)
+    sim = Simulation(net, seed=3, comm=SerialComm(), recorder=rec)
+    sim.run(100.0)
+    rec.close(sim)
+    edges = read_edges(path)
+    assert sorted(edges) == ["E->E#0", "E->E#1", "E->I"]
+    for t in sim.plastic.tables:
+        name = {0: "E->E#0", 1: "E->E#1", 2: "E->I"}[t.pid]
+        e = edges[name]
+        src, tgt, w = sim.plastic.weights(t.pid)
+        lo = net.gid_ranges()[net.projections[t.pid].target][0]
+        assert np.array_equal(e["source_node_id"], src) and np.array_equal(e["target_node_id"], tgt - lo)
+        assert np.array_equal(e["weight"], w) and e["attrs"]["synapse_model"] == t.model
+    p = subprocess.run([sys.executable, "-m", "distsim", "analyze", path, "--json", "--fig-dir",
+                        str(tmp_path / "fig")], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    w = edges["E->E#1"]["weight"]
+    assert s["weights"]["E->E#1"]["mean"] == pytest.approx(w.mean(), rel=1e-12)
+    assert s["weights"]["E->E#1"]["sd"] == pytest.approx(w.std(), rel=1e-9)
+    assert s["weights"]["E->E#1"]["n"] == w.size and w.std() > 0
+    assert (tmp_path / "fig" / "weights.png").stat().st_size > 1000
