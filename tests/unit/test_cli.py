@@ -349,6 +349,13 @@ def test_estimate_counts_synapses_and_bytes_of_the_build():
         assert est["n_synapses"] == sim.n_synapses
         table = sim.syn.nbytes
         assert table <= est["synapse_bytes"] <= table + 8 * (net.n_neurons + 1) + 8 * 8 * net.n_neurons
+    # plastic (stdp_pl_synapse_hom E->E, 12 bytes a synapse): its own tables
+    net = validate(build_builtin("hpc_benchmark", {"scale": "0.02", "indegree_scale": "0.05"}))
+    est = estimate(net, 1)
+    sim = Simulation(net, seed=1)
+    assert est["n_synapses"] == sim.n_synapses
+    table = sim.syn.nbytes + sum(t.nbytes for t in sim.plastic.tables)
+    assert table <= est["synapse_bytes"] <= table + 8 * (net.n_neurons + 1) + 8 * 8 * net.n_neurons
 
 
 def test_oversized_model_is_refused_with_numbers(capsys, no_build):
