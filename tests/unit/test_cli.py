@@ -261,12 +261,16 @@ def test_models_overview_lists_everything(capsys):
     c = models_json(capsys)
     assert set(c["networks"]) == set(builtin_models())
     assert set(c["neuron_models"]) == set(MODELS)
+    from distsim.synapses import SYNAPSES
+    assert set(c["synapse_models"]) == set(SYNAPSES)
+    assert c["synapse_models"]["stdp_synapse"]["parameters"]["Wmax"]["default"] == 100.0
+    assert c["neuron_models"]["iaf_psc_alpha"]["parameters"]["tau_minus"]["default"] == 20.0
     assert set(c["devices"]) == set(DEVICE_TYPES) and set(c["rules"]) == set(RULES)
     assert main(["models"]) == 0
     assert "gif_populations" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["brunel", "microcircuit", "gif_populations"])
+@pytest.mark.parametrize("name", ["brunel", "microcircuit", "gif_populations", "hpc_benchmark"])
 def test_builtin_declarations_are_the_builders_signature(capsys, name):
     """The listing, the --set checks and the function's defaults are one declaration."""
     from distsim.networks import builtin_models, builtin_params
