@@ -604,7 +604,7 @@ class HDF5Recorder:
                               np.int64).reshape(self.size, -1)
             for i, pid in enumerate(sorted(local)):
                 total, off = int(counts[:, i].sum()), int(counts[:self.rank, i].sum())
-                g = self.f.require_group("edges").create_group(names[pid])
+                g = _fresh_group(self.f, names[pid])
                 attrs(g, pid)
                 cols = columns(pid, *local[pid])
                 for key, arr in zip(("source_node_id", "target_node_id", "weight"), cols):
@@ -616,13 +616,22 @@ class HDF5Recorder:
 
         def write(parts):
             for pid in sorted(local):
-                g = self.f.require_group("edges").create_group(names[pid])
+                g = _fresh_group(self.f, names[pid])
                 attrs(g, pid)
                 cols = columns(pid, *(np.concatenate([q[pid][k] for q in parts]) for k in range(3)))
                 for key, arr in zip(("source_node_id", "target_node_id", "weight"), cols):
                     g.create_dataset(key, data=arr)
 
         self._on_writer(write, parts)
+
+
+def _fresh_group(f, name):
+    """/edges/<name>, emptied first if a stopped run wrote it before (resume; collective
+    in the mpio mode, like every structural change)."""
+    edges = f.require_group("edges")
+    if name in edges:
+        del edges[name]
+    return edges.create_group(name)
 
 
 def edge_names(net):

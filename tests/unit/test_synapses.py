@@ -215,3 +215,23 @@ def test_final_weights_written_as_edges_and_analyzed(tmp_path):
     assert s["weights"]["E->E#1"]["sd"] == pytest.approx(w.std(), rel=1e-9)
     assert s["weights"]["E->E#1"]["n"] == w.size and w.std() > 0
     assert (tmp_path / "fig" / "weights.png").stat().st_size > 1000
+
+
+def test_edges_written_again_hold_the_latest_weights(tmp_path):
+    """A stopped run writes /edges at close and writes them again when resumed and closed:
+    the second write replaces the first."""
+    from distsim.recording.hdf5 import HDF5Recorder, read_edges
+
+    path = str(tmp_path / "out.h5")
+    rec = HDF5Recorder(path)
+    sim = Simulation(plastic_net(), seed=3, comm=SerialComm(), recorder=rec)
+    sim.run(50.0)
+    rec.write_edges(sim)
+    w50 = sim.plastic.tables[1].w.copy()
+    sim.run(50.0)
+    rec.close(sim)
+    e = read_edges(path)
+    for t in sim.plastic.tables:
+        name = {0: "E->E#0", 1: "E->E#1", 2: "E->I"}[t.pid]
+        assert np.array_equal(e[name]["weight"], t.w)
+    assert not np.array_equal(w50, sim.plastic.tables[1].w)  # the weights moved in between
