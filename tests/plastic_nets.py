@@ -2,7 +2,6 @@
 NEST's STDP and tsodyks2 rules that replays recorded spike trains."""
 import math
 
-import numpy as np
 
 from distsim.spec import Device, Network, Population, Projection
 
