@@ -2,7 +2,6 @@
 NEST's STDP and tsodyks2 rules that replays recorded spike trains."""
 import math
 
-
 from distsim.spec import Device, Network, Population, Projection
 
 STDP = {"model": "stdp_synapse", "tau_plus": 15.0, "lambda": 0.05, "alpha": 1.2, "mu_plus": 0.4,
