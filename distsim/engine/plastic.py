@@ -42,6 +42,8 @@ class Plasticity:
                   np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int64),
                   n_in, maxd, tmi)
         self.any_history = bool(n_in.any())
+        self.k_at = np.zeros(n, np.int64)  # K_minus memo of the delivery kernel (scratch)
+        self.k_val = np.zeros(n)
         self.consts = [np.array(SYNAPSES[t.model].kernel_constants(t.params), np.float64)
                        for t in self.tables]
 
@@ -98,8 +100,8 @@ class Plasticity:
                 if SYNAPSES[t.model].uses_post_history:
                     st = t.src_state
                     n_ev, need = deliver_stdp(kind, c, gid, stamp, order, t.src_lo, t.row_ptr, t.tgt, t.w,
-                                              t.d, t.d_const, st["Kplus"], st["t_last"], self.H, self.dt,
-                                              pool, R_ev)
+                                              t.d, t.d_const, st["Kplus"], st["t_last"], self.H,
+                                              self.k_at, self.k_val, self.dt, pool, R_ev)
                 else:
                     st = t.src_state
                     n_ev, need = deliver_tsodyks2(c, gid, stamp, order, t.src_lo, t.row_ptr, t.tgt, t.w,

@@ -129,12 +129,14 @@ def _events_needed(gid, order, src_lo, row_ptr, C, R_ev):
 
 @njit(cache=True)
 def deliver_stdp(kind, c, gid, stamp, order, src_lo, row_ptr, tgt, w, d, d_const, Kplus, t_last,
-                 H, dt, pool, R_ev):
+                 H, k_at, k_val, dt, pool, R_ev):
     """Deliver the received spikes (``order``: (stamp, gid) order) of the sources of one STDP
     projection (kind KIND_STDP or KIND_STDP_PL_HOM, constants ``c``): update each synapse's
     weight ``w[k]`` from its source's ``Kplus``/``t_last`` and its target's history ``H``,
     append (target, weight) to the list of the arrival step in ``pool``, then advance the
-    source's trace. Delays: ``d[k]`` steps, or ``d_const`` when ``d`` is empty.
+    source's trace. Delays: ``d[k]`` steps, or ``d_const`` when ``d`` is empty. ``k_at``,
+    ``k_val`` (per local neuron): scratch memo of the last K_minus computed (the time asked
+    for, the value); reset here, as the histories change between calls.
 
     Returns (events, chunks the pool must have free): when it has fewer, nothing was done.
     """
@@ -146,6 +148,7 @@ def deliver_stdp(kind, c, gid, stamp, order, src_lo, row_ptr, tgt, w, d, d_const
     cap = ht.shape[1]
     n_src = row_ptr.shape[0] - 1
     per_syn_delay = d.shape[0] > 0
+    k_at[:] = -(1 << 62)
     tau_plus = c[0]
     tau_plus_inv = 1.0 / tau_plus
     for qq in range(order.shape[0]):
@@ -178,14 +181,20 @@ def deliver_stdp(kind, c, gid, stamp, order, src_lo, row_ptr, tgt, w, d, d_const
                 else:
                     kx = kp * math.exp(minus_dt * tau_plus_inv)
                 wk = _facilitate(kind, wk, kx, c)
-            # K_minus of the target strictly before ts - dd
-            i = e - 1
-            while i >= 0 and ht[j, (h0 + i) % cap] >= ts - dd:
-                i -= 1
-            kminus = 0.0
-            if i >= 0:
-                p = (h0 + i) % cap
-                kminus = hK[j, p] * math.exp((ht[j, p] - (ts - dd)) * dt * tmi[j])
+            # K_minus of the target strictly before ts - dd (memoised per target: the
+            # synapses of the spikes of one stamp and delay ask for the same value)
+            if k_at[j] == ts - dd:
+                kminus = k_val[j]
+            else:
+                i = e - 1
+                while i >= 0 and ht[j, (h0 + i) % cap] >= ts - dd:
+                    i -= 1
+                kminus = 0.0
+                if i >= 0:
+                    p = (h0 + i) % cap
+                    kminus = hK[j, p] * math.exp((ht[j, p] - (ts - dd)) * dt * tmi[j])
+                k_at[j] = ts - dd
+                k_val[j] = kminus
             wk = _depress(kind, wk, kminus, c)
             w[k] = wk
             _push(pool, (ts - 1 + dd) % R_ev, j, wk)
