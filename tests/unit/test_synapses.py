@@ -227,3 +227,19 @@ def test_edges_written_again_hold_the_latest_weights(tmp_path):
         name = {0: "E->E#0", 1: "E->E#1", 2: "E->I"}[t.pid]
         assert np.array_equal(e[name]["weight"], t.w)
     assert not np.array_equal(w50, sim.plastic.tables[1].w)  # the weights moved in between
+
+
+@pytest.mark.parametrize("delay", [{"d0": 0.5, "c": 1.0}, 1.0], ids=["distance-delay", "constant"])
+def test_spatial_plastic_projection_has_the_static_synapses(delay):
+    grid = {"kind": "grid", "shape": [40], "extent": [1.0], "edge_wrap": True}
+
+    def make(syn):
+        return Network([Population("G", "iaf_psc_exp", 40, {"I_e": 400.0}, positions=grid)],
+                       [Projection("G", "G", "pairwise_bernoulli", weight=10.0, delay_ms=delay,
+                                   p={"profile": "gaussian", "std": 0.2},
+                                   mask={"kind": "circular", "radius": 0.4}, synapse=syn)])
+    static = Simulation(make(None), seed=1, comm=SerialComm())
+    t = Simulation(make(dict(STDP)), seed=1, comm=SerialComm()).run(20.0).plastic.tables[0]
+    assert t.n == static.syn.n > 100
+    assert np.array_equal(t.tgt, static.syn.tgt) and np.array_equal(t.delays(), static.syn.d.astype(np.int64))
+    assert (t.d_const >= 0) == isinstance(delay, float)
