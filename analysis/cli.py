@@ -91,6 +91,9 @@ def format_table(summary: dict) -> str:
                  "(n_CC pairs).")
     lines.append("Window: spikes stamped in (start, stop], i.e. emitted in the steps of "
                  "[start, stop).")
+    for name, w in summary.get("weights", {}).items():
+        lines.append(f"weights {name} ({w['synapse_model']}, n = {w['n']}): mean {w['mean']:.6g}, "
+                     f"sd {w['sd']:.6g}, range [{w['min']:.6g}, {w['max']:.6g}] {w['units']}")
     return "\n".join(lines)
 
 
@@ -104,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"analyze: error: {e}", file=sys.stderr)
         return 1
     summary = res.to_dict()
+    from analysis.weights import weight_stats
+    weights = weight_stats(args.file)  # plastic projections' final weights (/edges)
+    if weights:
+        summary["weights"] = {k: {f: v[f] for f in ("n", "mean", "sd", "min", "max", "units", "synapse_model")}
+                              for k, v in weights.items()}
     if res.meta.get("complete", 1) == 0:  # distsim writes 1 only when the run reached its end
         print(f"analyze: warning: {args.file} is incomplete: its run was stopped or killed, or is "
               f"still running; it holds spikes up to t = {res.meta.get('t_flushed_ms', '?')} ms "
@@ -111,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_figures:
         fig_dir = args.fig_dir or os.path.splitext(os.path.abspath(args.file))[0] + "_figures"
         summary["figures"] = _plot(res, fig_dir)
+        if weights:
+            from analysis.weights import plot_weights
+            summary["figures"]["weights"] = plot_weights(weights, os.path.join(fig_dir, "weights.png"))
     if args.json:
         print(json.dumps(summary, indent=1, allow_nan=False))
     else:

@@ -27,6 +27,8 @@ PROJECTION_FIELDS = {
                  "synaptic delay"),
     "allow_autapses": ("", "true or false", "a neuron may connect to itself"),
     "allow_multapses": ("", "true or false", "a pair may connect more than once"),
+    "synapse": ("", "omitted (static_synapse) or {model = 'stdp_synapse' / 'stdp_pl_synapse_hom' / "
+                "'tsodyks2_synapse', <parameters>}", "synapse model (distsim models NAME lists its parameters)"),
     "mask": ("length unit of the positions", "{kind = 'circular', radius} or {kind = 'rectangular' (1-D/2-D) "
              "/ 'box' (3-D), lower_left, upper_right}",
              "spatial (pairwise_bernoulli, fixed_indegree; both populations need positions): only "
@@ -80,10 +82,27 @@ def neuron_entry(name):
         params[k] = {"default": _fmt(p.default), "unit": p.unit, "allowed": p.describe()}
     for k, d in m.bool_params.items():
         params[k] = {"default": d, "unit": "", "allowed": "true or false"}
+    if not m.emits_multiplicity:
+        for k, p in m.archiving_params.items():
+            params[k] = {"default": _fmt(p.default), "unit": p.unit, "allowed": p.describe(),
+                         "doc": "STDP postsynaptic trace time constant (read by plastic synapses)"}
     return {"kind": "neuron model", "name": name, "doc": _doc(m), "weight_unit": m.weight_unit,
             "parameters": params, "relations": list(m.relations),
             "same_length": [list(x) for x in m.list_pairs],
             "recordables": dict(m.recordables)}
+
+
+def synapse_entry(name):
+    """dict describing synapse model ``name``: its parameters (the projection's values)."""
+    from .synapses import SYNAPSES
+
+    m = SYNAPSES[name]
+    params = {k: {"default": _fmt(p.default), "unit": p.unit, "allowed": p.describe(), "doc": p.doc}
+              for k, p in m.params.items()}
+    return {"kind": "synapse model", "name": name, "doc": _doc(m), "parameters": params,
+            "set": "projections[].synapse = {model = '" + name + "', KEY = VALUE}"
+                   + ("; tau_minus (ms, default 20) is a parameter of the target neurons"
+                      if m.uses_post_history else "")}
 
 
 def device_entry(name):
@@ -114,8 +133,9 @@ def _names():
     from .models import MODELS
     from .networks import builtin_models
     from .spec.network import DEVICE_TYPES, RULES
+    from .synapses import SYNAPSES
     return {"networks": sorted(builtin_models()), "neuron_models": sorted(MODELS),
-            "devices": list(DEVICE_TYPES), "rules": list(RULES)}
+            "synapse_models": sorted(SYNAPSES), "devices": list(DEVICE_TYPES), "rules": list(RULES)}
 
 
 def catalog(as_json=False):
@@ -124,12 +144,15 @@ def catalog(as_json=False):
     if as_json:
         return json.dumps({"networks": {k: network_entry(k) for k in n["networks"]},
                            "neuron_models": {k: neuron_entry(k) for k in n["neuron_models"]},
+                           "synapse_models": {k: synapse_entry(k) for k in n["synapse_models"]},
                            "devices": {k: device_entry(k) for k in n["devices"]},
                            "rules": {k: rule_entry(k) for k in n["rules"]}}, indent=1)
     out = ["Built-in network models (distsim run NAME --set KEY=VALUE):"]
     out += [f"  {k:<18} {network_entry(k)['doc'][:90]}" for k in n["networks"]]
     out.append("Neuron models (populations[].model; parameters in populations[].params):")
     out += [f"  {k:<18} weights in {neuron_entry(k)['weight_unit']}" for k in n["neuron_models"]]
+    out.append("Synapse models (projections[].synapse.model; static_synapse without one): "
+               + ", ".join(n["synapse_models"]))
     out.append("Devices (devices[].type): " + ", ".join(n["devices"]))
     out.append("Connection rules (projections[].rule): " + ", ".join(n["rules"]))
     out.append("'distsim models NAME' shows the parameters of one of them (default, unit, allowed range).")
@@ -149,8 +172,8 @@ def describe(name, as_json=False):
     """Parameters of one built-in network model, neuron model, device or rule (text or JSON);
     SpecError naming the nearest known name for anything else."""
     n = _names()
-    for group, fn in (("networks", network_entry), ("neuron_models", neuron_entry), ("devices", device_entry),
-                      ("rules", rule_entry)):
+    for group, fn in (("networks", network_entry), ("neuron_models", neuron_entry),
+                      ("synapse_models", synapse_entry), ("devices", device_entry), ("rules", rule_entry)):
         if name in n[group]:
             e = fn(name)
             break

@@ -430,6 +430,7 @@ def cmd_warm(args, comm):
                   [Device("spike_recorder", ["G", "F"])])
     Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
     _warm_exchange(comm)
+    _warm_plastic(comm)
     if comm.size == 1:  # a serial warm fills the shared cache: mark it complete
         from . import WARM_MARKER
         open(os.path.join(os.environ["NUMBA_CACHE_DIR"], WARM_MARKER), "w").close()
@@ -456,6 +457,30 @@ def _warm_exchange(comm):
     sim.run(10.0)
     from .engine.exchange import warm_kernels
     warm_kernels()  # the slot overflow path too
+
+
+def _warm_plastic(comm):
+    """Compile the plastic synapse kernels (kernels.plastic, connectivity.plastic): every
+    synapse model, constant and per-synapse delays, histories that grow, and a checkpoint
+    round trip."""
+    from .engine import Simulation
+    from .recording import MemoryRecorder
+    from .spec import Device, Network, Population, Projection
+
+    d = {"dist": "uniform", "low": 0.1, "high": 0.4}
+    net = Network([Population("A", "iaf_psc_alpha", 6, {"I_e": 1000.0, "tau_minus": 15.0})],
+                  [Projection("A", "A", "all_to_all", weight=1.0, delay_ms=0.2,
+                              synapse={"model": "stdp_pl_synapse_hom"}),
+                   Projection("A", "A", "fixed_indegree", weight=1.0, delay_ms=d, indegree=3,
+                              synapse={"model": "stdp_synapse"}),
+                   Projection("A", "A", "all_to_all", weight=1.0, delay_ms=d,
+                              synapse={"model": "tsodyks2_synapse"}),
+                   Projection("A", "A", "all_to_all", weight=1.0, delay_ms=0.1,
+                              synapse={"model": "tsodyks2_synapse"})],
+                  [Device("spike_recorder", ["A"])])
+    sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(30.0)
+    sim.load_state(sim.state_dict())
+    sim.run(5.0)
 
 
 def cmd_analyze(args, comm):

@@ -65,43 +65,20 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
     Returns a SynapseTable.
     """
     dt = net.dt_ms
-    ranges = net.gid_ranges()
-    n_total = net.n_neurons
     plans = []
     positions = None
     for pid, pr in enumerate(net.projections):
         if progress is not None:
             progress("planning", pid, len(net.projections))
-        s_lo, s_hi = ranges[pr.source]
-        t_lo, t_hi = ranges[pr.target]
-        tg = local_gids(t_lo, t_hi, rank, n_ranks)
-        rule = RULE_CODES[pr.rule]
-        counts_t = np.zeros(1, dtype=np.int64)
-        n_src = s_hi - s_lo
-        if rule == RULE_FIXED_TOTAL_NUMBER:
-            counts_t = total_number_split(seed, pid, pr.n_total, t_hi - t_lo)
-            buf = int(counts_t.max()) if counts_t.size else 0
-        elif rule == RULE_FIXED_INDEGREE:
-            buf = pr.indegree
-        elif rule == RULE_ONE_TO_ONE:
-            buf = 1
-        else:
-            buf = n_src
-        plans.append(dict(pid=pid, rule=rule, s_lo=s_lo, n_src=n_src, t_lo=t_lo, tg=tg,
-                          tl=(tg // n_ranks).astype(np.int64), k=pr.indegree or 0,
-                          p=pr.p if pr.p is not None else 0.0, counts_t=counts_t,
-                          aa=pr.allow_autapses, am=pr.allow_multapses,
-                          wspec=np.array(pr.weight.as_array_spec()),
-                          dspec=np.array(pr.delay_ms.as_array_spec()),
-                          srcbuf=np.empty(max(buf, 1), dtype=np.int64),
-                          marker=np.zeros(n_src if not pr.allow_multapses else 1, dtype=np.int64)))
-        if is_spatial(pr):
-            if positions is None:
-                positions = network_positions(net, seed)
-            plans[-1].update(_spatial_plan(net, pr, positions, buf))
+        if pr.synapse is not None:  # plastic: its own table (connectivity.plastic)
+            continue
+        if is_spatial(pr) and positions is None:
+            positions = network_positions(net, seed)
+        plans.append(projection_plan(net, seed, pid, rank, n_ranks, positions))
+    n_total = net.n_neurons
     # delays as uint8 steps (9 bytes a synapse); a network with a delay above 255 steps is
     # generated again with uint16 (overflow is detected while filling)
-    max_steps = max([_delay_steps_max(pr, dt) for pr in net.projections] + [0])
+    max_steps = max([_delay_steps_max(pr, dt) for pr in net.projections if pr.synapse is None] + [0])
     d_dtype = np.uint8 if max_steps < 255 else np.uint16
     counts = np.zeros(n_total + 1, dtype=np.int64)
     empty_u32 = np.empty(0, np.uint32)
@@ -112,19 +89,10 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
     overflow = np.zeros(1, dtype=np.int64)
 
     def run(mode, pos, tgt, w, d):
-        max_code = int(np.iinfo(d.dtype).max)
         for i, pl in enumerate(plans):
             if progress is not None:
-                progress("counting" if mode == COUNT else "filling", i, len(plans))
-            pl["marker"][:] = 0
-            if "src_pos" in pl:
-                _run_spatial(pl, mode, seed, net, dt, counts, pos, tgt, w, d, max_code, overflow)
-                continue
-            generate_projection(mode, pl["rule"], seed, pl["pid"], pl["s_lo"], pl["n_src"],
-                                pl["t_lo"], pl["tg"], pl["tl"], pl["k"], pl["p"], pl["counts_t"],
-                                pl["aa"], pl["am"], pl["wspec"], pl["dspec"], 1.0 / dt,
-                                counts, pos, tgt, w, d, pl["srcbuf"], pl["marker"],
-                                max_code, overflow)
+                progress("counting" if mode == COUNT else "filling", pl["pid"], len(net.projections))
+            run_plan(pl, mode, seed, net, counts, pos, tgt, w, d, overflow)
 
     run(COUNT, empty_pos, empty_u32, empty_f32, empty_d)
     row_ptr = np.zeros(n_total + 1, dtype=np.int64)
@@ -148,6 +116,55 @@ def build_synapses(net, seed, rank, n_ranks, progress=None):
     if n_syn:
         sort_rows_by_delay(row_ptr, tgt, w, d, int(d.max()))
     return SynapseTable(row_ptr, tgt, w, d)
+
+
+def projection_plan(net, seed, pid, rank, n_ranks, positions=None):
+    """What generating projection ``pid``'s local synapses needs (a dict of arrays and
+    scalars for :func:`run_plan`); ``positions``: network_positions for a spatial one."""
+    pr = net.projections[pid]
+    ranges = net.gid_ranges()
+    s_lo, s_hi = ranges[pr.source]
+    t_lo, t_hi = ranges[pr.target]
+    tg = local_gids(t_lo, t_hi, rank, n_ranks)
+    rule = RULE_CODES[pr.rule]
+    counts_t = np.zeros(1, dtype=np.int64)
+    n_src = s_hi - s_lo
+    if rule == RULE_FIXED_TOTAL_NUMBER:
+        counts_t = total_number_split(seed, pid, pr.n_total, t_hi - t_lo)
+        buf = int(counts_t.max()) if counts_t.size else 0
+    elif rule == RULE_FIXED_INDEGREE:
+        buf = pr.indegree
+    elif rule == RULE_ONE_TO_ONE:
+        buf = 1
+    else:
+        buf = n_src
+    plan = dict(pid=pid, rule=rule, s_lo=s_lo, n_src=n_src, t_lo=t_lo, tg=tg,
+                tl=(tg // n_ranks).astype(np.int64), k=pr.indegree or 0,
+                p=pr.p if pr.p is not None else 0.0, counts_t=counts_t,
+                aa=pr.allow_autapses, am=pr.allow_multapses,
+                wspec=np.array(pr.weight.as_array_spec()),
+                dspec=np.array(pr.delay_ms.as_array_spec()),
+                srcbuf=np.empty(max(buf, 1), dtype=np.int64),
+                marker=np.zeros(n_src if not pr.allow_multapses else 1, dtype=np.int64))
+    if is_spatial(pr):
+        plan.update(_spatial_plan(net, pr, positions, buf))
+    return plan
+
+
+def run_plan(pl, mode, seed, net, counts, pos, tgt, w, d, overflow):
+    """One pass (COUNT or FILL) of a planned projection into (counts) or (pos, tgt, w, d):
+    see kernels.connect.generate_projection. Returns None."""
+    dt = net.dt_ms
+    max_code = int(np.iinfo(d.dtype).max)
+    pl["marker"][:] = 0
+    if "src_pos" in pl:
+        _run_spatial(pl, mode, seed, net, dt, counts, pos, tgt, w, d, max_code, overflow)
+        return
+    generate_projection(mode, pl["rule"], seed, pl["pid"], pl["s_lo"], pl["n_src"],
+                        pl["t_lo"], pl["tg"], pl["tl"], pl["k"], pl["p"], pl["counts_t"],
+                        pl["aa"], pl["am"], pl["wspec"], pl["dspec"], 1.0 / dt,
+                        counts, pos, tgt, w, d, pl["srcbuf"], pl["marker"],
+                        max_code, overflow)
 
 
 def _spatial_plan(net, pr, positions, buf):

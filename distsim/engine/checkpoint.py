@@ -32,7 +32,8 @@ Layout::
                spec_sha256, run_id, ring_slots, header_sha256
   /state/<population>/<variable>   [population size] by gid offset
   /pending/<kind>/slot, /gid, /value   pending events (kind: single, multiple), list order,
-                        slot = arrival step % ring_slots
+                        slot = arrival step % ring_slots; records of plastic synapses in the
+                        same form (kinds plastic<pid>, hist, hist_count: engine.plastic)
   /ring/cur             current-input rows [min delay or 0, n_neurons] by gid
   /recorder    attrs written by the recorder (positions in the output file, t_presim_ms,
                recording, overwrite)
@@ -50,6 +51,7 @@ from ..spec import SpecError
 
 FORMAT = 2  # 1: before run ids and checksums (refused: it cannot be verified)
 PENDING_KINDS = ("single", "multiple")  # event lists: ordinary, with a multiplicity
+# (plastic synapses add their own record kinds keyed by target gid: engine.plastic.add_state)
 PENDING_FIELDS = ("slot", "gid", "value")  # per pending event
 PENDING_DTYPES = (np.int64, np.int64, np.float64)
 
@@ -135,7 +137,7 @@ def _write(path, sim, parts, recorder_attrs, run_id):
         for r in range(size):
             full[:, r::size] = parts[r]["ring_cur"]
         _dataset(f, "ring/cur", full)
-        for kind in PENDING_KINDS:
+        for kind in parts[0]["pending"]:
             for i, name in enumerate(PENDING_FIELDS):
                 _dataset(f, f"pending/{kind}/{name}",
                          np.concatenate([parts[r]["pending"][kind][i] for r in range(size)]))
@@ -198,8 +200,9 @@ def _write_mpio(path, sim, local, recorder_attrs, run_id):
     import h5py
 
     comm, rank, size = sim.comm, sim.rank, sim.size
-    counts = np.array(comm.allgather([local["pending"][k][0].size for k in PENDING_KINDS]),
-                      np.int64).reshape(size, len(PENDING_KINDS))
+    kinds = list(local["pending"])
+    counts = np.array(comm.allgather([local["pending"][k][0].size for k in kinds]),
+                      np.int64).reshape(size, len(kinds))
     with h5py.File(path, "w", driver="mpio", comm=comm.mpi_comm) as f:
         for k, v in _header_attrs(sim, local, run_id).items():
             f.attrs[k] = v
@@ -212,7 +215,7 @@ def _write_mpio(path, sim, local, recorder_attrs, run_id):
         rc = local["ring_cur"]
         ds = _empty_dataset(f, "ring/cur", (rc.shape[0], sim.n_neurons), np.float64)
         _collective_write(ds, rc, (0, rank), (1, size))
-        for i, kind in enumerate(PENDING_KINDS):
+        for i, kind in enumerate(kinds):
             total, off = int(counts[:, i].sum()), int(counts[:rank, i].sum())
             for j, name in enumerate(PENDING_FIELDS):
                 arr = local["pending"][kind][j]
@@ -408,7 +411,7 @@ def _read_local(f, path, sim, layout):
                        for var in variables}
     ring_cur = _read(f, "ring/cur", path, np.s_[:, r::size])
     pending = {}
-    for kind in PENDING_KINDS:
+    for kind in layout["pending"]:
         n = f[f"pending/{kind}/gid"].shape[0] if f"pending/{kind}/gid" in f else 0
         lo, hi = n * r // size, n * (r + 1) // size
         pending[kind] = tuple(_read(f, f"pending/{kind}/{name}", path, np.s_[lo:hi])
@@ -464,7 +467,7 @@ def restore(sim, path):
     errs = [e for e in comm.allgather(err) if e is not None]  # no rank goes on alone
     if errs:
         raise SpecError(*errs[0])
-    for kind in PENDING_KINDS:  # one kind at a time, the file's block dropped once sent
+    for kind in list(part["pending"]):  # one kind at a time, the file's block dropped once sent
         part["pending"][kind] = _redistribute(comm, part["pending"].pop(kind))
     sim.load_state(part)
     comm.barrier()

@@ -60,6 +60,13 @@ class EventLists:
             if self.multiple[7][0] < need_m:
                 self.multiple = _grow(self.multiple, need_m)
 
+    def reserve_multiple(self, n_free):
+        """Make sure the multiplicity pool (float64 values; plastic synapses deliver into it
+        too) has at least ``n_free`` free chunks. Returns the pool."""
+        if self.multiple[7][0] < n_free:
+            self.multiple = _grow(self.multiple, n_free)
+        return self.multiple
+
     def scatter(self, t0, nsteps, ring_ex, ring_in, R):
         """Add the lists of steps t0..t0+nsteps-1 into input rows ``s % R`` and empty them."""
         scatter(t0, nsteps, self.single, self.multiple, self.R_ev, ring_ex, ring_in, R)

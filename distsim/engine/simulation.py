@@ -10,6 +10,7 @@ from ..comm import get_comm
 from ..connectivity import build_synapses
 from .events import EventLists
 from .exchange import SpikeExchange
+from .plastic import Plasticity
 from ..kernels.delivery import sort_spikes
 from ..kernels.driver import GroupArgs, PoissonBlocks, Rec
 from ..kernels.poisson import stack_tables
@@ -134,7 +135,13 @@ class Simulation:
             self.groups.append(g)
         self.syn = build_synapses(net, self.seed, rank, size,
                                   progress=_BuildProgress(net) if self.progress and rank == 0 else None)
+        # plastic projections (distsim.synapses) keep their own tables (engine.plastic)
+        self.plastic = Plasticity(self) if any(pr.synapse is not None for pr in net.projections) else None
         dmin, dmax = self.syn.delay_range()
+        if self.plastic is not None:
+            pmin, pmax = self.plastic.delay_range()
+            if pmin is not None:
+                dmin, dmax = min(dmin, pmin) if dmin is not None else pmin, max(dmax or 0, pmax)
         big = 2 ** 31
         dmin = self.comm.allreduce_min(dmin if dmin is not None else big)
         dmax = self.comm.allreduce_max(dmax if dmax is not None else 0)
@@ -159,7 +166,9 @@ class Simulation:
         self.out_mult = np.ones_like(self.out_idx)  # multiplicity of each output record
         self.exchange = SpikeExchange(self.comm, self.out_idx.size)  # the spike exchange protocol
         self._no_rec = Rec(np.empty(0, np.int64), np.zeros(1, np.int64), np.empty((0, 0)), 1, 0)
-        self.n_synapses = self.comm.allreduce_sum(self.syn.n)
+        self.n_synapses = self.comm.allreduce_sum(self.syn.n + (self.plastic.n if self.plastic else 0))
+        if self.plastic is not None:
+            self.plastic.min_delay = self.min_delay
         self.has_multiplicity = any(MODELS[p.model].emits_multiplicity for p in net.populations)
 
     def _init_group(self, g):
@@ -403,7 +412,10 @@ class Simulation:
     def _exchange_and_deliver(self, n_out):
         """Send this slice's n_out spikes (out_idx, out_stamp, out_mult) to every rank and
         receive every rank's in one collective (``engine.exchange``; a stop request rides
-        along), then deliver them into the event lists in (stamp, gid) order."""
+        along), then deliver them into the event lists in (stamp, gid) order (plastic synapses
+        after static ones, their targets' histories first updated with this slice's spikes)."""
+        if self.plastic is not None:
+            self.plastic.record_post(self.out_idx[:n_out], self.out_stamp[:n_out])
         g, st, mult, stop = self.exchange.exchange(self.out_idx, self.out_stamp, self.out_mult,
                                                    n_out, self.stop_requested)
         if stop:
@@ -411,6 +423,8 @@ class Simulation:
         if g.size:
             order = sort_spikes(g, st, self.n_neurons)
             self.n_events += self.events.deliver(g, st, mult, order, self.syn)
+            if self.plastic is not None:
+                self.n_events += self.plastic.deliver(g, st, order, self.events)
 
     # ---------------------------------------------------------------- info
     def info(self):
@@ -428,7 +442,7 @@ class Simulation:
             "rtf": self.comm.allreduce_max(self.sim_time_s) / (self.steps_run * self.dt * 1e-3)
             if self.steps_run > 0 else float("nan"),
             "peak_rss_bytes": int(self.comm.allreduce_sum(peak_rss_bytes())),
-            "synapse_bytes": int(self.comm.allreduce_sum(self.syn.nbytes)),
+            "synapse_bytes": int(self.comm.allreduce_sum(self.syn.nbytes + (self.plastic.nbytes if self.plastic else 0))),
             "n_events": int(self.comm.allreduce_sum(self.n_events)),
             "n_spikes": int(self.comm.allreduce_sum(self.n_spikes)),
             "min_delay_steps": self.min_delay,
@@ -443,10 +457,13 @@ class Simulation:
         (``partition.local_gids``)}}, ``pending`` {kind: (slot, gid, value)} (the events on
         their way, ``EventLists.records``) and ``ring_cur`` (current-input rows, pA, [rows,
         local neurons]). Arrays may be views of the live state: copy to keep them."""
-        return {"step": self.step, "ring_slots": self.R_ev,
-                "state": {pop.name: g.pop_state(k) for g in self.groups for k, pop in enumerate(g.pops)},
-                "pending": self.events.records(self.rank, self.size),
-                "ring_cur": self.ring_cur[:, : self.n_local]}
+        out = {"step": self.step, "ring_slots": self.R_ev,
+               "state": {pop.name: g.pop_state(k) for g in self.groups for k, pop in enumerate(g.pops)},
+               "pending": self.events.records(self.rank, self.size),
+               "ring_cur": self.ring_cur[:, : self.n_local]}
+        if self.plastic is not None:  # weights, traces, histories (engine.plastic.add_state)
+            self.plastic.add_state(out, self.groups)
+        return out
 
     def load_state(self, state):
         """Set this rank's dynamic state from a dict shaped like :meth:`state_dict` (possibly
@@ -457,6 +474,8 @@ class Simulation:
                 for var, view in g.pop_state(k).items():
                     view[...] = state["state"][pop.name][var]
         self.events.load(state["pending"], self.rank, self.size)
+        if self.plastic is not None:  # collective (the per-source state is gathered)
+            self.plastic.load_state(state, self.groups, self.comm)
         self.ring_cur[:, : self.n_local] = state["ring_cur"]
         self.step = int(state["step"])
 

@@ -189,10 +189,15 @@ class NeuronModel:
             g.kernel = typed_entry(args)
         return g.kernel(*args)
 
+    #: parameters of NEST's ArchivingNode, which every single-neuron model has: read by
+    #: plastic synapses (distsim.synapses), not by the neuron's kernel
+    archiving_params = {"tau_minus": Param(20.0, "ms", "positive")}
+
     @classmethod
     def known_params(cls):
         """Names of every parameter a population of this model may set (V_m: initial value)."""
-        return list(cls.params) + list(cls.list_params) + list(cls.bool_params) + ["V_m"]
+        return (list(cls.params) + list(cls.list_params) + list(cls.bool_params) + ["V_m"]
+                + ([] if cls.emits_multiplicity else list(cls.archiving_params)))
 
     @classmethod
     def parse_params(cls, field, raw):
@@ -237,6 +242,8 @@ class NeuronModel:
                 continue
             if key == "V_m":
                 p = Param(0.0, "mV")
+            elif key in cls.archiving_params:
+                p = cls.archiving_params[key]
             else:
                 p = cls.params[key]
             p.check(f"{field}.{key}", v)

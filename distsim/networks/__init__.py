@@ -9,9 +9,11 @@ def builtin_models():
     """dict name -> builder function(**params) -> Network."""
     from .brunel import brunel
     from .gif_populations import gif_populations
+    from .hpc_benchmark import hpc_benchmark
     from .ring import ring
 
-    models = {"brunel": brunel, "gif_populations": gif_populations, "ring": ring}
+    models = {"brunel": brunel, "gif_populations": gif_populations, "ring": ring,
+              "hpc_benchmark": hpc_benchmark}
     try:
         from .microcircuit import microcircuit
         models["microcircuit"] = microcircuit

@@ -25,6 +25,16 @@ Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libso
     /report/<pop>/mapping/element_ids   uint32 zeros (one element, the soma, per node)
     /report/<pop>/mapping/time          float64 [start, stop, step] ms (stop exclusive),
                                         attr units="ms"; updated at every flush
+    /edges/<projection>                 final weights of a plastic projection (distsim.synapses),
+                                        written at close; <projection> = "<source>-><target>"
+                                        ("#<index>" appended when a pair has several); attrs
+                                        source_population, target_population, synapse_model,
+                                        projection (index), units
+    /edges/<projection>/source_node_id  uint64 population-local ids (SONATA edges)
+    /edges/<projection>/target_node_id  uint64 population-local ids
+    /edges/<projection>/weight          float64 (the target model's unit), one per synapse;
+                                        rank order, each rank's in row order: sort by
+                                        (source, target) to compare runs
     /positions/<pop>                    float64 [n, ndim] position of each neuron (node id =
                                         row) of a population with positions (the network's
                                         length unit); attrs kind, extent, center, edge_wrap,
@@ -542,6 +552,8 @@ class HDF5Recorder:
         sim = sim if sim is not None else self.sim
         if sim.step != self.flushed_step:  # same decision on every rank
             self.flush(sim.step)
+        if getattr(sim, "plastic", None) is not None:
+            self.write_edges(sim)
         info = sim.info()  # collective on every rank
         final = {k: info[k] for k in ("build_time_s", "sim_time_s", "rtf", "n_synapses",
                                       "peak_rss_bytes", "t_sim_ms")}
@@ -559,6 +571,93 @@ class HDF5Recorder:
 
         self._on_writer(write_final, final)
         self.closed = True
+
+
+    def write_edges(self, sim):
+        """Write the current weights of every plastic projection as /edges/<projection>
+        (collective; mpio: each rank its own block, in rank order; else gathered to rank 0).
+        Returns None."""
+        net = sim.net
+        names = edge_names(net)
+        local = {}
+        for t in sim.plastic.tables:
+            src, tgt, w = sim.plastic.weights(t.pid)
+            local[t.pid] = (src, tgt, np.array(w, np.float64))
+        ranges = sim.gid_ranges
+
+        def attrs(g, pid):
+            pr = net.projections[pid]
+            g.attrs["source_population"] = pr.source
+            g.attrs["target_population"] = pr.target
+            g.attrs["synapse_model"] = pr.synapse["model"]
+            g.attrs["projection"] = pid
+            from ..models import MODELS
+            g.attrs["units"] = MODELS[net.population(pr.target).model].weight_unit
+
+        def columns(pid, src, tgt, w):
+            pr = net.projections[pid]
+            return ((src - ranges[pr.source][0]).astype(np.uint64),
+                    (tgt - ranges[pr.target][0]).astype(np.uint64), w)
+
+        if self.mode == "mpio":
+            counts = np.array(self.comm.allgather([local[p][0].size for p in sorted(local)]),
+                              np.int64).reshape(self.size, -1)
+            for i, pid in enumerate(sorted(local)):
+                total, off = int(counts[:, i].sum()), int(counts[:self.rank, i].sum())
+                g = _fresh_group(self.f, names[pid])
+                attrs(g, pid)
+                cols = columns(pid, *local[pid])
+                for key, arr in zip(("source_node_id", "target_node_id", "weight"), cols):
+                    ds = g.create_dataset(key, shape=(total,), dtype=arr.dtype)
+                    if arr.size:
+                        ds[off:off + arr.size] = arr
+            return
+        parts = self.comm.gather(local)
+
+        def write(parts):
+            for pid in sorted(local):
+                g = _fresh_group(self.f, names[pid])
+                attrs(g, pid)
+                cols = columns(pid, *(np.concatenate([q[pid][k] for q in parts]) for k in range(3)))
+                for key, arr in zip(("source_node_id", "target_node_id", "weight"), cols):
+                    g.create_dataset(key, data=arr)
+
+        self._on_writer(write, parts)
+
+
+def _fresh_group(f, name):
+    """/edges/<name>, emptied first if a stopped run wrote it before (resume; collective
+    in the mpio mode, like every structural change)."""
+    edges = f.require_group("edges")
+    if name in edges:
+        del edges[name]
+    return edges.create_group(name)
+
+
+def edge_names(net):
+    """dict projection index -> name of its /edges group ("<source>-><target>", with
+    "#<index>" appended when several plastic projections join the same pair)."""
+    pairs = {}
+    for pid, pr in enumerate(net.projections):
+        if pr.synapse is not None:
+            pairs.setdefault((pr.source, pr.target), []).append(pid)
+    out = {}
+    for (a, b), pids in pairs.items():
+        for pid in pids:
+            out[pid] = f"{a}->{b}" if len(pids) == 1 else f"{a}->{b}#{pid}"
+    return out
+
+
+def read_edges(path):
+    """dict name -> {"source_node_id", "target_node_id", "weight": arrays, "attrs": dict} of
+    every /edges group of an output file."""
+    h5py = _h5py()
+    out = {}
+    with h5py.File(path, "r") as f:
+        for name, g in f.get("edges", {}).items():
+            out[name] = {k: g[k][()] for k in ("source_node_id", "target_node_id", "weight")}
+            out[name]["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in g.attrs.items()}
+    return out
 
 
 def _col_selection(cols):

@@ -7,6 +7,9 @@ The estimate follows what the build allocates (``distsim.connectivity``, ``engin
   exceed 254 steps) bytes each, the targets spread round-robin over the ranks; every rank
   also holds the row pointers (int64 per neuron of the network) and, while filling, a copy
   of them; ``fixed_total_number`` projections keep an int64 count per target neuron;
+* plastic projections (``distsim.synapses``): a float64 weight instead of float32 and no
+  delay per synapse when it is a constant (12 bytes), 24 bytes per source neuron, and
+  float64 events (12 bytes);
 * neurons: per local neuron the state and input rows (float64), the spike output and send
   buffers (3 int64 per neuron and step of the shortest delay, twice), Poisson stream keys;
   parameters drawn from distributions are per neuron, shared ones one value;
@@ -80,6 +83,8 @@ def estimate(net, n_ranks):
     dmin, dmax = None, 1
     total_split = 0
     wide = False
+    plastic_extra = 0.0  # bytes beyond a static synapse's (distsim.connectivity.plastic)
+    plastic_events = 0.0  # and beyond a static event's
     for pr in net.projections:
         if pr.rule == "pairwise_bernoulli" and is_spatial(pr):  # mean p over sampled targets
             from ..connectivity.spatial import expected_pairwise_synapses
@@ -94,10 +99,18 @@ def estimate(net, n_ranks):
         wide = wide or hi > 254
         if pr.rule == "fixed_total_number":
             total_split += sizes[pr.target]
+        if getattr(pr, "synapse", None) is not None:
+            # float64 weight (+4), a per-synapse delay only when it is not a constant (-1),
+            # per source the row pointer and two state values; events hold float64 (+4)
+            d_const = pr.delay_ms.is_constant
+            plastic_extra += (s / n_ranks) * (3 if d_const else 4) + 24 * sizes[pr.source]
+            plastic_events += 4 * (s / n_ranks) * min(1.0, EVENT_PEAK_FACTOR * float(
+                rates.get(pr.source, DEFAULT_RATE_HZ)) * 1e-3 * (_delay_steps(pr.delay_ms, dt)[1] + 1) * dt)
     dmin = dmin or max(1, int(round(1.0 / dt)))
     per_rank = lambda x: math.ceil(x / n_ranks)  # noqa: E731 - round-robin targets
     syn_local = per_rank(n_syn)
-    synapse_bytes = syn_local * (10 if wide else 9) + 2 * 8 * (N + 1) + 8 * total_split
+    synapse_bytes = (syn_local * (10 if wide else 9) + 2 * 8 * (N + 1) + 8 * total_split
+                     + int(plastic_extra))
     n_poisson = sum(1 for d in net.devices if d.type == "poisson_generator")
     neuron_bytes = 0
     for p in net.populations:
@@ -112,7 +125,7 @@ def estimate(net, n_ranks):
     window_ms = (dmax + dmin) * dt
     # an event waits at most the window; a spike of each source at most every window
     pending = sum(s * min(1.0, EVENT_PEAK_FACTOR * r * 1e-3 * window_ms) for s, r in syn_rates)
-    event_bytes = 8 * per_rank(pending) + 16 * 1024 * 2 * (dmax + dmin)
+    event_bytes = 8 * per_rank(pending) + 16 * 1024 * 2 * (dmax + dmin) + int(plastic_events)
     total = FIXED_BYTES + synapse_bytes + neuron_bytes + event_bytes
     return {"n_synapses": int(round(n_syn)), "synapse_bytes": int(synapse_bytes),
             "neuron_bytes": int(neuron_bytes), "event_bytes": int(event_bytes),

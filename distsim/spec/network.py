@@ -56,6 +56,7 @@ class Projection:
     allow_autapses: bool = True
     allow_multapses: bool = True
     mask: object = None  # spatial (distsim.spec.spatial): table / Mask; p may be a profile table
+    synapse: object = None  # None (static) or {model = "stdp_synapse", ...} (distsim.synapses)
 
 
 @dataclass
@@ -302,6 +303,7 @@ def validate(net):
     Returns the network. Nothing is allocated: this runs before any build work.
     """
     from ..models import MODELS
+    from ..synapses import parse_synapse
 
     dt = net.dt_ms
     if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
@@ -375,7 +377,11 @@ def validate(net):
         wlo, whi = bounds(pr.weight)
         if not (math.isfinite(wlo) and math.isfinite(whi)) and pr.weight.kind != 1:
             raise SpecError(f"{f}.weight", pr.weight.to_raw(), f"must be finite ({tgt_model.weight_unit})")
-        _check_float32_weight(f"{f}.weight", pr.weight, tgt_model.weight_unit)
+        pr.synapse = parse_synapse(f"{f}.synapse", pr.synapse)
+        if pr.synapse is None:
+            _check_float32_weight(f"{f}.weight", pr.weight, tgt_model.weight_unit)
+        else:
+            _check_plastic(f, pr, net)
     for i, dv in enumerate(net.devices):
         _validate_device(net, i, dv, names, sizes, dt)
     if net.reference_rates is not None:
@@ -383,6 +389,23 @@ def validate(net):
             if k not in names:
                 raise unknown_key("reference_rates", k, names, "population")
     return net
+
+
+def _check_plastic(f, pr, net):
+    """A plastic projection (weights float64): its weight against the synapse parameters, and
+    neurons that emit and take single spikes (a population node's multiplicity has no
+    synapse-by-synapse meaning)."""
+    from ..models import MODELS
+    from ..synapses import SYNAPSES
+
+    syn = SYNAPSES[pr.synapse["model"]]
+    syn.check_weight(f"{f}.weight", pr.weight, pr.synapse)
+    for key in ("source", "target"):
+        model = MODELS[net.population(getattr(pr, key)).model]
+        if model.emits_multiplicity:
+            raise SpecError(f"{f}.synapse.model", syn.name,
+                            f"{key} {getattr(pr, key)} is a population node ({model.name}); plastic "
+                            "synapses need single neurons")
 
 
 def _validate_device(net, i, dv, names, sizes, dt):

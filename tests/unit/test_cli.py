@@ -261,12 +261,16 @@ def test_models_overview_lists_everything(capsys):
     c = models_json(capsys)
     assert set(c["networks"]) == set(builtin_models())
     assert set(c["neuron_models"]) == set(MODELS)
+    from distsim.synapses import SYNAPSES
+    assert set(c["synapse_models"]) == set(SYNAPSES)
+    assert c["synapse_models"]["stdp_synapse"]["parameters"]["Wmax"]["default"] == 100.0
+    assert c["neuron_models"]["iaf_psc_alpha"]["parameters"]["tau_minus"]["default"] == 20.0
     assert set(c["devices"]) == set(DEVICE_TYPES) and set(c["rules"]) == set(RULES)
     assert main(["models"]) == 0
     assert "gif_populations" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["brunel", "microcircuit", "gif_populations"])
+@pytest.mark.parametrize("name", ["brunel", "microcircuit", "gif_populations", "hpc_benchmark"])
 def test_builtin_declarations_are_the_builders_signature(capsys, name):
     """The listing, the --set checks and the function's defaults are one declaration."""
     from distsim.networks import builtin_models, builtin_params
@@ -350,6 +354,13 @@ def test_estimate_counts_synapses_and_bytes_of_the_build():
         assert est["n_synapses"] == sim.n_synapses
         table = sim.syn.nbytes
         assert table <= est["synapse_bytes"] <= table + 8 * (net.n_neurons + 1) + 8 * 8 * net.n_neurons
+    # plastic (stdp_pl_synapse_hom E->E, 12 bytes a synapse): its own tables
+    net = validate(build_builtin("hpc_benchmark", {"scale": "0.02", "indegree_scale": "0.05"}))
+    est = estimate(net, 1)
+    sim = Simulation(net, seed=1)
+    assert est["n_synapses"] == sim.n_synapses
+    table = sim.syn.nbytes + sum(t.nbytes for t in sim.plastic.tables)
+    assert table <= est["synapse_bytes"] <= table + 8 * (net.n_neurons + 1) + 8 * 8 * net.n_neurons
 
 
 def test_oversized_model_is_refused_with_numbers(capsys, no_build):
