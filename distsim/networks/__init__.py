@@ -7,11 +7,14 @@ from ..spec.errors import suggestion
 
 def builtin_models():
     """dict name -> builder function(**params) -> Network."""
+    from .adex_brunel import adex_brunel
     from .brunel import brunel
+    from .coba import coba
     from .gif_populations import gif_populations
     from .ring import ring
 
-    models = {"brunel": brunel, "gif_populations": gif_populations, "ring": ring}
+    models = {"brunel": brunel, "gif_populations": gif_populations, "ring": ring, "coba": coba,
+              "adex_brunel": adex_brunel}
     try:
         from .microcircuit import microcircuit
         models["microcircuit"] = microcircuit

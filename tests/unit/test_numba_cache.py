@@ -105,7 +105,9 @@ COVERAGE = textwrap.dedent("""
             ("gif_populations", ["form=meso", "size=20", "t_step=5", "n_voltmeter=2"]),
             ("gif_populations", ["form=micro", "size=20", "t_step=5", "n_voltmeter=2"]),
             ("gif_populations", ["form=micro_dense", "size=20", "t_step=5"]),
-            ("ring", ["n_positions=40"])]
+            ("ring", ["n_positions=40"]),
+            ("coba", ["N_E=40", "N_I=10", "p_conn=0.2"]),
+            ("adex_brunel", ["order=10"])]
     for i, (name, sets) in enumerate(runs):
         path = os.path.join(out, f"{i}.h5")
         args = ["run", name, "--seed", "1", "--t-presim", "5", "--t-sim", "15", "-o", path,
