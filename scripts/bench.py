@@ -135,7 +135,7 @@ def main(argv=None):
     for key in keys:
         w = dict(WORKLOADS[key])
         if a.t_sim is not None:
-            w.update(t_sim=a.t_sim, t_presim=0.0)
+            w.update(t_sim=a.t_sim, t_presim=0.0, title=f"{w['title']} [smoke run: {a.t_sim:g} ms]")
         with_brian = "brian2" in w and not a.no_brian2
         timeout = 7200 if key == "mcfull" else 1200
         d_runs, n_runs, b_runs = [], [], []
