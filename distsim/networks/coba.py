@@ -61,13 +61,14 @@ def neuron_params(a):
             "V_m": {"dist": "uniform", "low": a["V_reset_mV"], "high": a["V_th_mV"]}}
 
 
-def coba(**kw):
+def coba(N_E=3200, N_I=800, p_conn=0.02, w_ex_nS=6.0, w_in_nS=67.0, delay_ms=0.2, C_m_pF=200.0, g_L_nS=10.0,
+         E_L_mV=-60.0, V_th_mV=-50.0, V_reset_mV=-60.0, t_ref_ms=5.0, E_ex_mV=0.0, E_in_mV=-80.0,
+         tau_syn_ex_ms=5.0, tau_syn_in_ms=10.0, stim_rate_Hz=20.0, stim_weight_nS=100.0, stim_stop_ms=50.0,
+         dt=0.1, record_spikes=True, n_record=0):
     """The COBA benchmark as a :class:`Network` (arguments and units: ``PARAMS``; raises
     SpecError naming the argument). Populations ``E`` and ``I``."""
-    unknown = sorted(set(kw) - set(PARAMS))
-    if unknown:
-        raise TypeError(f"coba() got unexpected arguments {unknown}; allowed: {', '.join(PARAMS)}")
-    a = check_args(PARAMS, {k: kw.get(k, p.default) for k, p in PARAMS.items()})
+    args = dict(locals())
+    a = check_args(PARAMS, args)
     if not a["V_reset_mV"] < a["V_th_mV"]:
         raise SpecError("V_reset_mV", a["V_reset_mV"], f"must be < V_th_mV ({a['V_th_mV']} mV)")
     prm = neuron_params(a)
