@@ -11,8 +11,9 @@ or ``--ranks N`` under mpirun through an HDF5 file) and built in NEST 3.10 by
 (spikes/s) and the mean ISI CV (neurons with >= 3 spikes) are measured over the stamps in
 (t_start, t_sim] ms, after the start-up transient. A measure passes when the difference of
 the seed means is within the seed-to-seed spread (two-sample t-test on the pooled spread,
-two-sided false-alarm rate 1%: |t| <= 3.36 with 5 + 5 seeds). Writes ``<network>_validation.json`` and ``.md`` into OUT_DIR,
-prints the table; exit code 1 if a measure fails.
+two-sided false-alarm rate 1%: |t| <= 3.36 with 5 + 5 seeds). Writes
+``<network>_validation.json`` and ``.md`` into OUT_DIR, prints the table; exit code 1 if a
+measure fails.
 """
 import argparse
 import json

@@ -55,7 +55,8 @@ def test_coba_set_and_checks():
 
 def test_adex_brunel_topology():
     net = adex_brunel(order=50, g=4.0, J_ex_nS=2.0)
-    assert [(p.name, p.n, p.model) for p in net.populations] == [("E", 200, "aeif_cond_exp"), ("I", 50, "aeif_cond_exp")]
+    assert [(p.name, p.n, p.model) for p in net.populations] == [("E", 200, "aeif_cond_exp"),
+                                                                  ("I", 50, "aeif_cond_exp")]
     w = {(pr.source, pr.target): (_raw(pr.weight), pr.indegree) for pr in net.projections}
     assert w == {("E", "E"): (2.0, 20), ("E", "I"): (2.0, 20), ("I", "E"): (-8.0, 5), ("I", "I"): (-8.0, 5)}
     with pytest.raises(SpecError, match="epsilon"):
