@@ -1,13 +1,18 @@
 """Benchmark distsim (2 MPI ranks) against NEST 3.10 (2 threads), side by side in one run.
 
-    .venv/bin/python scripts/bench.py [--reps 3] [--full] [--only brunel,mc01] [--out scripts/results]
+    .venv/bin/python scripts/bench.py [--reps 3] [--full] [--only brunel,mc01,coba] [--out scripts/results]
+    .venv/bin/python scripts/bench.py --only coba --reps 1 --t-sim 20 --out /tmp/bench   # smoke run
 
 Workloads: (a) ``brunel`` order 2500, g=5, eta=2, 1 s; (b) ``mc01`` microcircuit
 N_scaling=0.1, K_scaling=1, Poisson drive, 500 ms warm-up + 1 s measured; (c) ``mcfull`` the
 full-scale microcircuit the same way (``--full``; NEST gets 4 threads there, because NEST
-3.10 refuses more than 134,217,726 connections per virtual process). Recording is off in both.
-The two simulators alternate, ``--reps`` times each; the tables give medians and the ratios
-distsim/NEST. Writes ``bench.json`` and ``bench.md`` into ``--out``.
+3.10 refuses more than 134,217,726 connections per virtual process); (d) ``coba`` the COBA
+benchmark (Brette et al. 2007, distsim's built-in ``coba``), 1 s, also in Brian2
+(cpp_standalone, OpenMP, ``--brian-threads`` threads, scripts/brian2_coba.py, run by the Python
+of ``.venv-brian2`` or ``$DISTSIM_BRIAN2_PYTHON``). Recording is off everywhere.
+The simulators alternate, ``--reps`` times each; the tables give medians and the ratios
+distsim/NEST. ``--t-sim`` replaces every workload's simulated time (and drops the warm-up),
+for smoke runs. Writes ``bench.json`` and ``bench.md`` into ``--out``.
 """
 import argparse
 import json
@@ -27,7 +32,20 @@ WORKLOADS = {
              "nest": ["microcircuit", "--N-scaling", "0.1"], "t_presim": 500.0, "t_sim": 1000.0, "nest_threads": 2},
     "mcfull": {"title": "microcircuit full scale, 0.5 + 1 s", "distsim": ["microcircuit", "--set", "N_scaling=1.0", "--set", "record_spikes=false"],
                "nest": ["microcircuit", "--N-scaling", "1.0"], "t_presim": 500.0, "t_sim": 1000.0, "nest_threads": 4},
+    "coba": {"title": "COBA 4000 iaf_cond_exp, 1 s", "distsim": ["coba", "--set", "record_spikes=false"],
+             "nest": ["coba"], "brian2": ["scripts/brian2_coba.py"], "t_presim": 0.0, "t_sim": 1000.0,
+             "nest_threads": 2},
 }
+SIMULATORS = ("distsim", "nest", "brian2")
+
+
+def brian2_python():
+    """The Python that has Brian2: $DISTSIM_BRIAN2_PYTHON, else .venv-brian2's, else this one."""
+    env = os.environ.get("DISTSIM_BRIAN2_PYTHON")
+    if env:
+        return env
+    venv = os.path.join(ROOT, ".venv-brian2", "bin", "python")
+    return venv if os.path.exists(venv) else PY
 
 
 def run_json(cmd, timeout):
@@ -53,6 +71,12 @@ def run_nest(w, timeout):
     return run_json(cmd, timeout)
 
 
+def run_brian2(w, threads, timeout):
+    cmd = [brian2_python(), os.path.join(ROOT, *w["brian2"][0].split("/")), *w["brian2"][1:], "--threads",
+           str(threads), "--t-sim", str(w["t_sim"])]
+    return run_json(cmd, timeout)
+
+
 def summarise(runs, t_sim_ms):
     """Medians of one simulator's repetitions (times s, memory bytes, events/s)."""
     med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
@@ -74,7 +98,7 @@ def markdown(results):
     lines = ["| workload | simulator | build (s) | sim (s) | RTF | peak RSS (GB) | synapses | B/syn | events/s | rate (1/s) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
-        for sim_name in ("distsim", "nest"):
+        for sim_name in [x for x in SIMULATORS if x in r]:
             s = r[sim_name]
             lines.append(f"| {r['title']} | {r[sim_name + '_label']} | {s['build_time_s']:.2f} | {s['sim_time_s']:.2f} | "
                          f"{s['rtf']:.2f} | {s['peak_rss_bytes'] / 1e9:.2f} | {s['n_synapses']:,} | "
@@ -82,9 +106,14 @@ def markdown(results):
         q = r["ratio"]
         lines.append(f"| {r['title']} | **distsim/NEST** | {q['build_time_s']:.2f} | {q['sim_time_s']:.2f} | "
                      f"{q['rtf']:.2f} | {q['peak_rss_bytes']:.2f} | | | | |")
+        if "ratio_brian2" in r:
+            q = r["ratio_brian2"]
+            lines.append(f"| {r['title']} | **distsim/Brian2** | {q['build_time_s']:.2f} | {q['sim_time_s']:.2f} | "
+                         f"{q['rtf']:.2f} | {q['peak_rss_bytes']:.2f} | | | | |")
     lines.append("")
     lines.append("Medians over repetitions, distsim and NEST alternating in one run. Peak RSS is summed "
-                 "over ranks; B/syn = peak RSS / synapses (NEST counts generator connections too).")
+                 "over ranks; B/syn = peak RSS / synapses (NEST counts generator connections too). Brian2: "
+                 "build includes code generation and compilation; its peak RSS is the simulation binary's.")
     return "\n".join(lines)
 
 
@@ -93,22 +122,36 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--full", action="store_true", help="also the full-scale microcircuit")
-    ap.add_argument("--only", help="comma-separated workloads (brunel, mc01, mcfull)")
+    ap.add_argument("--only", help="comma-separated workloads (brunel, mc01, mcfull, coba)")
     ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--brian-threads", type=int, default=2, help="OpenMP threads of Brian2 (coba)")
+    ap.add_argument("--no-brian2", action="store_true", help="leave Brian2 out of coba")
+    ap.add_argument("--t-sim", type=float, help="simulated ms of every workload, no warm-up (smoke runs)")
     ap.add_argument("--out", default=os.path.join(ROOT, "scripts", "results"))
     a = ap.parse_args(argv)
     keys = a.only.split(",") if a.only else ["brunel", "mc01"] + (["mcfull"] if a.full else [])
     os.makedirs(a.out, exist_ok=True)
+    sys.path.insert(0, ROOT)
+    import distsim
+    if not distsim.cache_is_warm():  # else every rank compiles its kernels inside the timed run
+        print("[bench] compiling distsim's numba kernels first (distsim warm)", file=sys.stderr, flush=True)
+        subprocess.run([PY, "-m", "distsim", "warm"], check=True, cwd=ROOT)
     results = {}
     for key in keys:
-        w = WORKLOADS[key]
+        w = dict(WORKLOADS[key])
+        if a.t_sim is not None:
+            w.update(t_sim=a.t_sim, t_presim=0.0, title=f"{w['title']} [smoke run: {a.t_sim:g} ms]")
+        with_brian = "brian2" in w and not a.no_brian2
         timeout = 7200 if key == "mcfull" else 1200
-        d_runs, n_runs = [], []
+        d_runs, n_runs, b_runs = [], [], []
         for rep in range(a.reps):
             print(f"[bench] {key} rep {rep + 1}/{a.reps}: distsim", file=sys.stderr, flush=True)
             d_runs.append(run_distsim(w, a.ranks, timeout))
             print(f"[bench] {key} rep {rep + 1}/{a.reps}: NEST", file=sys.stderr, flush=True)
             n_runs.append(run_nest(w, timeout))
+            if with_brian:
+                print(f"[bench] {key} rep {rep + 1}/{a.reps}: Brian2", file=sys.stderr, flush=True)
+                b_runs.append(run_brian2(w, a.brian_threads, timeout))
         d = summarise(d_runs, w["t_sim"])
         n = summarise(n_runs, w["t_sim"])
         results[key] = {"title": w["title"], "distsim": d, "nest": n,
@@ -116,6 +159,13 @@ def main(argv=None):
                         "nest_label": f"NEST 3.10 ({w['nest_threads']} threads)",
                         "ratio": {k: d[k] / n[k] for k in ("build_time_s", "sim_time_s", "rtf", "peak_rss_bytes")},
                         "raw": {"distsim": d_runs, "nest": n_runs}}
+        if with_brian:
+            b = summarise(b_runs, w["t_sim"])
+            b["compile_time_s"] = statistics.median(r["compile_time_s"] for r in b_runs)
+            results[key].update(brian2=b, brian2_label=f"{b_runs[0]['simulator']} ({a.brian_threads} threads)",
+                                ratio_brian2={k: d[k] / b[k] for k in ("build_time_s", "sim_time_s", "rtf",
+                                                                       "peak_rss_bytes")})
+            results[key]["raw"]["brian2"] = b_runs
         with open(os.path.join(a.out, "bench.json"), "w") as f:
             json.dump(results, f, indent=1)
         with open(os.path.join(a.out, "bench.md"), "w") as f:

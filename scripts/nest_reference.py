@@ -2,6 +2,7 @@
 
     python scripts/nest_reference.py brunel --threads 2 --t-sim 1000 [--order 2500 --g 5 --eta 2]
     python scripts/nest_reference.py microcircuit --threads 2 --N-scaling 0.1 --t-presim 500 --t-sim 1000
+    python scripts/nest_reference.py coba --threads 2 --t-sim 1000
         [--record OUT.npz]
 
 Prints one JSON line: build_time_s, presim_time_s, sim_time_s, rtf, peak_rss_bytes,
@@ -77,10 +78,22 @@ def build_microcircuit(nest, N_scaling, K_scaling=1.0, poisson_input=True):
     return pops
 
 
+def build_coba(nest):
+    """distsim's built-in ``coba`` at its defaults, built by tests/nest_builders.build_in_nest
+    (recording off); returns the list of populations."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+    from nest_builders import build_in_nest
+
+    from distsim.networks.coba import coba
+
+    nodes = build_in_nest(nest, coba(record_spikes=False))
+    return [("E", nodes["E"]), ("I", nodes["I"])]
+
+
 def main(argv=None):
     """Run one NEST reference simulation and print its JSON summary line."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["brunel", "microcircuit"])
+    ap.add_argument("model", choices=["brunel", "microcircuit", "coba"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--t-presim", type=float, default=0.0)
@@ -102,6 +115,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     if a.model == "brunel":
         pops = build_brunel(nest, a.order, a.g, a.eta)
+    elif a.model == "coba":
+        pops = build_coba(nest)
     else:
         pops = build_microcircuit(nest, a.N_scaling, a.K_scaling)
     recs = []

@@ -107,6 +107,11 @@ fi
 if [ "$WANT_TEST" = 1 ]; then
   "${PIP[@]}" "pytest>=8" "pytest-mpi>=0.6" "pytest-timeout>=2.3" "hypothesis>=6" \
     "nest-simulator==3.10.0" "nnmt==1.3.0" mpmath "libsonata==0.2.2" "bmtk==1.2.0"
+  # Brian2 (the third simulator of scripts/bench.py's COBA benchmark) in its own environment:
+  # brian2 2.9.0 reads np.ndarray.ptp, which numpy 2.4 removed, and the project's numpy is newer
+  BVENV="$ROOT/.venv-brian2"
+  [ -x "$BVENV/bin/python" ] || "$PY" -m venv "$BVENV"
+  "$BVENV/bin/python" -m pip install -q --disable-pip-version-check "brian2==2.9.0" "numpy<2.4"
 fi
 
 # ---- 7. distsim itself, then compile the numba kernels once, before ranks can race ----------

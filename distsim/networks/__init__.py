@@ -7,13 +7,15 @@ from ..spec.errors import suggestion
 
 def builtin_models():
     """dict name -> builder function(**params) -> Network."""
+    from .adex_brunel import adex_brunel
     from .brunel import brunel
+    from .coba import coba
     from .gif_populations import gif_populations
     from .hpc_benchmark import hpc_benchmark
     from .ring import ring
 
     models = {"brunel": brunel, "gif_populations": gif_populations, "ring": ring,
-              "hpc_benchmark": hpc_benchmark}
+              "hpc_benchmark": hpc_benchmark, "coba": coba, "adex_brunel": adex_brunel}
     try:
         from .microcircuit import microcircuit
         models["microcircuit"] = microcircuit

@@ -270,7 +270,8 @@ def test_models_overview_lists_everything(capsys):
     assert "gif_populations" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["brunel", "microcircuit", "gif_populations", "hpc_benchmark"])
+@pytest.mark.parametrize("name", ["brunel", "microcircuit", "gif_populations", "hpc_benchmark", "coba",
+                                  "adex_brunel"])
 def test_builtin_declarations_are_the_builders_signature(capsys, name):
     """The listing, the --set checks and the function's defaults are one declaration."""
     from distsim.networks import builtin_models, builtin_params

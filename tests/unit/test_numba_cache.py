@@ -107,6 +107,8 @@ COVERAGE = textwrap.dedent("""
             ("gif_populations", ["form=micro_dense", "size=20", "t_step=5"]),
             ("ring", ["n_positions=40"]),
             ("hpc_benchmark", ["scale=0.02", "indegree_scale=0.02"]),
+            ("coba", ["N_E=40", "N_I=10", "p_conn=0.2"]),
+            ("adex_brunel", ["order=10"]),
             (sys.argv[2], [])]  # a network file with the ac and noise generators
     for i, (name, sets) in enumerate(runs):
         path = os.path.join(out, f"{i}.h5")
