@@ -4,6 +4,7 @@
 #   bash scripts/setup.sh            # runtime: MPI, parallel HDF5, .venv with distsim
 #   bash scripts/setup.sh --test     # also the test and reference tools (pytest, NEST 3.10, nnmt,
 #                                    # and the SONATA readers libsonata and bmtk)
+#   bash scripts/setup.sh --bench    # --test, plus Brian2 in .venv-brian2 for scripts/bench.py
 #
 # What is slow to build (mpi4py against MPICH, h5py against parallel HDF5) is kept as wheels in
 # a cache outside the repository, keyed by Python, MPICH and HDF5 versions and by "mpi", so a
@@ -13,10 +14,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 WANT_TEST=0
+WANT_BENCH=0
 for a in "$@"; do
   case "$a" in
     --test) WANT_TEST=1 ;;
-    *) echo "setup.sh: unknown option $a (allowed: --test)" >&2; exit 2 ;;
+    --bench) WANT_TEST=1; WANT_BENCH=1 ;;
+    *) echo "setup.sh: unknown option $a (allowed: --test, --bench)" >&2; exit 2 ;;
   esac
 done
 log() { echo "[setup] $*"; }
@@ -51,7 +54,7 @@ mkdir -p "$CACHE"
 PIP=("$VPY" -m pip install -q --disable-pip-version-check)
 
 # Fast path: a stamp records what was installed by this exact script and pyproject.
-STAMP_HASH="$(cat scripts/setup.sh pyproject.toml | sha256sum | cut -c1-16)-$WANT_TEST"
+STAMP_HASH="$(cat scripts/setup.sh pyproject.toml | sha256sum | cut -c1-16)-$WANT_TEST$WANT_BENCH"
 STAMP="$VENV/.distsim-setup-$STAMP_HASH"
 check_all() {
   "$VPY" - <<'PY' 2>/dev/null
@@ -107,6 +110,8 @@ fi
 if [ "$WANT_TEST" = 1 ]; then
   "${PIP[@]}" "pytest>=8" "pytest-mpi>=0.6" "pytest-timeout>=2.3" "hypothesis>=6" \
     "nest-simulator==3.10.0" "nnmt==1.3.0" mpmath "libsonata==0.2.2" "bmtk==1.2.0"
+fi
+if [ "$WANT_BENCH" = 1 ]; then
   # Brian2 (the third simulator of scripts/bench.py's COBA benchmark) in its own environment:
   # brian2 2.9.0 reads np.ndarray.ptp, which numpy 2.4 removed, and the project's numpy is newer
   BVENV="$ROOT/.venv-brian2"
