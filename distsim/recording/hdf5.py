@@ -396,6 +396,11 @@ class HDF5Recorder:
             self._smp[pop].append((np.array(stamps, np.int64),
                                    np.array(values, np.float64).reshape(stamps.size, -1)))
 
+    def boundary(self):
+        """The next step at which :meth:`after_slice` must be called (the next flush), or None
+        before ``begin``: the compiled loop (``engine.loop``) returns to Python there."""
+        return self.next_flush if self.sim is not None and not self.closed else None
+
     def after_slice(self, sim, step):
         """Flush when ``step`` has reached the next multiple of the flush interval (collective:
         the decision depends on ``step`` only). Returns None."""
