@@ -72,28 +72,42 @@ def test_devices_and_samples_bit_identical_to_python_path(chunk_ms):
 
 def test_brunel_with_pool_growth_and_overflow_rounds(monkeypatch):
     """Capacity 1 record a slot: second rounds, growth and shrinking inside the compiled
-    loop, decided as the Python path decides; the event pools grow inside the call."""
+    loop, decided as the Python path decides."""
     monkeypatch.setattr(ex, "INITIAL_CAPACITY", 1)
     monkeypatch.setattr(ex, "SHRINK_AFTER", 3)
     a = _run(brunel(order=50, delay=0.1, voltmeter=3), 60.0, "compiled")
     b = _run(brunel(order=50, delay=0.1, voltmeter=3), 60.0, "python")
     st = a[0].exchange.stats()
     assert st["second_rounds"] > 0 and st["resizes"] > 1
+    _assert_same(a, b)
+
+
+def test_event_pools_grow_inside_the_call():
+    """Synchronous spikes of 120 identical neurons to all 120: 14,400 events in one slice,
+    more than the pools' first chunks hold."""
+    def make():
+        return Network([Population("A", "iaf_psc_delta", 120, {"I_e": 600.0, "V_m": -70.0})],
+                       [Projection("A", "A", "all_to_all", weight=0.01, delay_ms=0.1)],
+                       [Device("spike_recorder", ["A"])])
+    a = _run(make(), 30.0, "compiled")
+    b = _run(make(), 30.0, "python")
     assert a[0].events.single[0].shape[0] > 2 * a[0].R_ev  # the pool grew
+    assert a[0].n_events >= 14400
     _assert_same(a, b)
 
 
 def test_population_nodes_with_multiplicity():
+    """gif_pop_psc_exp nodes (records with a multiplicity) with a current step and samples."""
+    from distsim.networks.gif_populations import gif_populations
+
     def make():
-        return Network([Population("P", "gif_pop_psc_exp", 2, {"N": 200})],
-                       [Projection("P", "P", "all_to_all", weight=0.3, delay_ms=1.0)],
-                       [Device("step_current_generator", ["P"], {"amplitude_times_ms": [5.0], "amplitude_values_pA": [30.0]}),
-                        Device("spike_recorder", ["P"]),
-                        Device("multimeter", ["P"], {"interval_ms": 1.0, "record_from": ["n_events", "mean"]})],
-                       dt_ms=0.5)
-    a = _run(make(), 200.0, "compiled")
-    b = _run(make(), 200.0, "python")
-    assert a[0].has_multiplicity and a[1][0].size > 100
+        net = gif_populations("meso", size=50, n_voltmeter=2)
+        net.devices.append(Device("step_current_generator", ["E"], {"amplitude_times_ms": [50.0],
+                                                                    "amplitude_values_pA": [20.0]}))
+        return net
+    a = _run(make(), 150.0, "compiled")
+    b = _run(make(), 150.0, "python")
+    assert a[0].has_multiplicity and a[1][0].size > 100 and a[2]
     _assert_same(a, b)
 
 
@@ -120,7 +134,7 @@ def test_checkpoint_boundaries_and_restore_match_python_path():
         sim.run(20.0, checkpoint_every_ms=2.5, on_checkpoint=lambda s: seen.append(s.step))
         steps[loop] = seen
         states[loop] = sim.state_dict()
-    assert steps["compiled"] == steps["python"] and len(steps["python"]) == 7
+    assert steps["compiled"] == steps["python"] and len(steps["python"]) == 8
     a = Simulation(brunel(order=20, delay=0.3), seed=7, comm=SerialComm(), loop="compiled")
     a.load_state(states["python"])
     a.run(15.0)
