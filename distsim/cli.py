@@ -431,12 +431,29 @@ def cmd_warm(args, comm):
     Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
     _warm_exchange(comm)
     _warm_plastic(comm)
+    _warm_builtin_loops(comm)
     if comm.size == 1:  # a serial warm fills the shared cache: mark it complete
         from . import WARM_MARKER
         open(os.path.join(os.environ["NUMBA_CACHE_DIR"], WARM_MARKER), "w").close()
     if comm.rank == 0:
         print(f"[distsim] numba kernels compiled into {os.environ['NUMBA_CACHE_DIR']}", file=sys.stderr)
     return 0
+
+
+def _warm_builtin_loops(comm):
+    """The compiled step loop (``engine.loop``) is compiled once per tuple of the groups'
+    types, so run the built-in models in the configurations users start from (small)."""
+    from .engine import Simulation
+
+    for name, sets in (("brunel", {"order": "20", "voltmeter": "2"}), ("brunel", {"order": "20"}),
+                       ("microcircuit", {"N_scaling": "0.005", "K_scaling": "0.05", "thalamic": "true",
+                                         "th_start": "5", "dc_stimulus": "true", "voltmeter": "2"}),
+                       ("microcircuit", {"N_scaling": "0.01"}),
+                       ("gif_populations", {"form": "meso", "size": "20", "n_voltmeter": "2"}),
+                       ("gif_populations", {"form": "micro", "size": "20", "n_voltmeter": "2"}),
+                       ("gif_populations", {"form": "micro_dense", "size": "20"}),
+                       ("gif_populations", {}), ("ring", {"n_positions": "40"})):
+        Simulation(load_model(name, sets), seed=1, comm=comm).run(1.0)
 
 
 def _warm_exchange(comm):

@@ -13,6 +13,15 @@ of ``.venv-brian2`` or ``$DISTSIM_BRIAN2_PYTHON``). Recording is off everywhere.
 The simulators alternate, ``--reps`` times each; the tables give medians and the ratios
 distsim/NEST. ``--t-sim`` replaces every workload's simulated time (and drops the warm-up),
 for smoke runs. Writes ``bench.json`` and ``bench.md`` into ``--out``.
+
+    .venv/bin/python scripts/bench.py fixed-cost [--ranks 1,2] [--loops compiled,python]
+                                                 [--t-sim 2000] [--reps 3] [--out DIR]
+
+The fixed cost per step (issue 14): Brunel ``order=10 delay=0.1`` (50 neurons, a 0.1 ms
+minimum delay: one exchange per step), ``--t-sim`` ms with ``-q``; simulation time divided by
+steps, without output and with spike recording to an HDF5 file, per rank count and loop
+(``DISTSIM_LOOP``). Writes ``fixed_cost.json`` and ``fixed_cost.md`` into ``--out``. On a
+shared machine the numbers are an upper bound; measure quietly for results.
 """
 import argparse
 import json
@@ -117,8 +126,63 @@ def markdown(results):
     return "\n".join(lines)
 
 
+def fixed_cost(argv):
+    """``bench.py fixed-cost``: see the module docstring. Returns 0."""
+    import tempfile
+    ap = argparse.ArgumentParser(prog="bench.py fixed-cost")
+    ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--loops", default="compiled,python")
+    ap.add_argument("--t-sim", type=float, default=2000.0)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--out", default=os.path.join(ROOT, "scripts", "results"))
+    a = ap.parse_args(argv)
+    os.makedirs(a.out, exist_ok=True)
+    steps = int(round(a.t_sim / 0.1))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for loop in a.loops.split(","):
+            for ranks in (int(r) for r in a.ranks.split(",")):
+                for rec in (False, True):
+                    cmd = ["mpirun", "-n", str(ranks), PY, "-m", "mpi4py", "-m", "distsim", "run", "brunel",
+                           "--set", "order=10", "--set", "delay=0.1", "--seed", "1",
+                           "--t-sim", str(a.t_sim), "-q"]
+                    if rec:
+                        cmd += ["-o", os.path.join(tmp, "fc.h5"), "--overwrite"]
+                    else:
+                        cmd += ["--set", "record_spikes=false"]
+                    us = []
+                    for _ in range(a.reps):
+                        env_loop = os.environ.get("DISTSIM_LOOP")
+                        os.environ["DISTSIM_LOOP"] = loop
+                        try:
+                            r = run_json(cmd, 1200)
+                        finally:
+                            if env_loop is None:
+                                os.environ.pop("DISTSIM_LOOP", None)
+                            else:
+                                os.environ["DISTSIM_LOOP"] = env_loop
+                        us.append(r["sim_time_s"] / steps * 1e6)
+                    row = {"loop": loop, "ranks": ranks, "recording": rec, "us_per_step": us,
+                           "median_us_per_step": statistics.median(us)}
+                    print(f"[bench] fixed cost {loop} {ranks} rank(s) {'with' if rec else 'without'} "
+                          f"recording: {row['median_us_per_step']:.2f} us/step", file=sys.stderr, flush=True)
+                    rows.append(row)
+    with open(os.path.join(a.out, "fixed_cost.json"), "w") as f:
+        json.dump({"t_sim_ms": a.t_sim, "steps": steps, "rows": rows}, f, indent=1)
+    lines = ["| loop | ranks | spike recording | us per step (median) | all reps |", "|---|---|---|---|---|"]
+    lines += [f"| {r['loop']} | {r['ranks']} | {'yes' if r['recording'] else 'no'} | "
+              f"{r['median_us_per_step']:.2f} | {', '.join(f'{x:.2f}' for x in r['us_per_step'])} |" for r in rows]
+    with open(os.path.join(a.out, "fixed_cost.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv=None):
     """Run the benchmark; returns 0."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "fixed-cost":
+        return fixed_cost(argv[1:])
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--full", action="store_true", help="also the full-scale microcircuit")

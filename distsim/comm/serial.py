@@ -70,6 +70,13 @@ class _SlotCopy:
 
     def __init__(self, sendbuf, slot_words, recvbuf):
         self._src, self._dst = sendbuf[:slot_words], recvbuf[:slot_words]
+        self._words = int(slot_words)
+
+    def compiled(self):
+        """The handle of this exchange for compiled code (``comm.compiled.SerialSlots``: the
+        same copy, done in numba)."""
+        from .compiled import SerialSlots
+        return SerialSlots(self._words)
 
     def __call__(self):
         self._dst[:] = self._src

@@ -35,16 +35,25 @@ rec)`` is a cached ``njit`` function with one specialisation per model; the engi
 its compiled entry point directly (``typed_entry``: numba's per-call typing of ~50 arrays
 cost 0.5 ms per call).
 
-Compiling the whole multi-slice loop (issue 14): ``run_group`` is callable from numba with
-the same grouped arguments, so a compiled loop takes a tuple of the groups' ``GroupArgs``
-(heterogeneous: one type per model) and, per slice, scatters the event lists into the
-input rows, adds the device input, runs ``for g in numba.literal_unroll(groups):
-n_out, row = run_group(g, ...)``, packs and exchanges the records (through a numba-callable
-MPI seam) and delivers them, returning to Python only at flush, checkpoint and progress
-boundaries; samples then go into a buffer of rows for the whole interval (``Rec.row``
-already carries the next free row across calls). Devices that act inside the loop need
-their schedules as arrays (spike_generator: arrival steps; current generators: change
-steps and amplitudes), which the device classes (``distsim.devices``) build already.
+The compiled multi-slice loop (issue 14, ``engine.loop``). By default ``Simulation.run``
+runs steps 1-5 for many slices in one numba call (``engine.loop.run_slices``): the groups'
+``GroupArgs`` as one (heterogeneous) tuple through ``literal_unroll`` and ``run_group``, the
+devices from arrays built once (spike_generator arrival steps, current schedules; Poisson
+blocks are drawn inside ``run_group`` anyway), the exchange through the numba-callable seam
+``comm.compiled`` (MPI called from numba, ``comm.mpi``; a copy on one rank), delivery with
+the event pools grown inside the call, and recorded spikes and samples kept in buffers that
+are handed to the recorder when the call returns. Python sees the run only at boundaries:
+every ``chunk_ms`` of simulated time (10 ms by default), at each recorder flush
+(``recorder.boundary()``), each checkpoint, a requested stop, a change of the exchange
+capacity, and the end. The Python per-slice path (``Simulation._slice``, ``loop="python"``)
+stays as the reference (tests compare the two bit for bit) and as the fallback for models
+that check their state in Python after each slice (aeif_cond_exp) and for communicators
+without a compiled exchange.
+
+Stop rule: a stop request (SIGTERM/SIGINT) is an int64 flag read by the compiled loop at
+every slice and sent in the slot header; Python's signal handler can only set it between
+compiled calls, so a signal takes effect in the first slice after the current chunk, on
+every rank after the same slice.
 """
 from .simulation import Simulation
 

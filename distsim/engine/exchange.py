@@ -154,6 +154,19 @@ class SpikeExchange:
         else:
             self._quiet = 0
 
+    def compiled(self):
+        """This exchange's buffers and collective for the compiled loop
+        (``engine.loop.LoopExchange``); valid until the next resize or :meth:`close`."""
+        from .loop import LoopExchange
+        return LoopExchange(self.sendbuf, self.recvbuf, self.gid, self.stamp, self.mult,
+                            self.capacity, self.initial_capacity, SHRINK_AFTER, self._op.compiled())
+
+    def resize_to(self, capacity):
+        """Change the capacity (collective; every rank with the same value), as :meth:`_adapt`
+        does after a decision the compiled loop took. Returns None."""
+        self.n_resizes += 1
+        self._resize(int(capacity))
+
     def stats(self):
         """dict: capacity (records per slot now), second_rounds and resizes (counts)."""
         return {"capacity": self.capacity, "second_rounds": self.n_second_rounds,

@@ -1,4 +1,5 @@
 """Build and run a validated Network on every rank of a communicator."""
+import os
 import resource
 import sys
 import time
@@ -80,9 +81,19 @@ class Simulation:
 
     ``recorder`` receives spikes and samples (see ``distsim.recording``); ``progress`` makes
     rank 0 print simulated time, real-time factor and time left.
+
+    ``loop``: "compiled" (default; environment ``DISTSIM_LOOP``) runs many slices in one
+    numba call (``engine.loop``) and returns to Python only at boundaries the user sees;
+    "python" runs one slice at a time in Python (:meth:`_slice`, the reference path; also
+    used for models that check their state in Python after every slice, see
+    :meth:`uses_compiled_loop`). Both give the same spikes and samples bit for bit.
+    ``chunk_ms``: the longest stretch of simulated time (ms) one compiled call runs before
+    Python sees the run again (progress lines, signals); default 10 ms (environment
+    ``DISTSIM_CHUNK_MS``). Flushes, checkpoints and the end of a run are boundaries anyway.
     """
 
-    def __init__(self, net, seed=12345, comm=None, recorder=None, progress=False):
+    def __init__(self, net, seed=12345, comm=None, recorder=None, progress=False, loop=None,
+                 chunk_ms=None):
         validate(net)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
             raise SpecError("seed", seed, "must be an integer in [0, 2**63)")
@@ -98,6 +109,14 @@ class Simulation:
         self.n_spikes = 0  # spikes of this rank's neurons
         self.stop_requested = False  # set on this rank (e.g. by SIGTERM)
         self.stopped = False  # every rank agreed to stop at the end of the current slice
+        self.loop = loop or os.environ.get("DISTSIM_LOOP", "compiled")
+        if self.loop not in ("compiled", "python"):
+            raise SpecError("loop", self.loop, "must be 'compiled' or 'python'")
+        chunk_ms = float(chunk_ms if chunk_ms is not None else os.environ.get("DISTSIM_CHUNK_MS", 10.0))
+        if not chunk_ms > 0:
+            raise SpecError("chunk_ms", chunk_ms, "must be > 0 ms")
+        self.chunk_ms = chunk_ms
+        self._compiled = None  # engine.loop state, built on the first compiled run
         t_start = time.perf_counter()
         self._build()
         self.comm.barrier()
@@ -293,6 +312,21 @@ class Simulation:
         """Ask for a stop at the end of the current slice (safe from a signal handler); the
         request reaches every rank with the next spike exchange, so all stop at one step."""
         self.stop_requested = True
+        if self._compiled is not None:
+            self._compiled.flags[0] = 1  # engine.loop.F_STOP_REQ: read at every slice
+
+    def uses_compiled_loop(self):
+        """True when :meth:`run` uses the compiled loop: ``loop == "compiled"``, the
+        communicator's slot exchange has a compiled form (``comm.compiled``; a test double
+        may not), and no model of the network replaces ``update`` (a Python check after
+        every slice, e.g. aeif_cond_exp's instability check; those run the Python path).
+        Not yet inside the compiled loop, so also run by the Python path: plastic projections
+        (``engine.plastic``) and the ac/noise current kernels (``kernels.currents``)."""
+        from ..models.base import NeuronModel
+        base = NeuronModel.__dict__["update"].__func__
+        return (self.loop == "compiled" and hasattr(self.exchange._op, "compiled")
+                and self.plastic is None and not self.current_kernels
+                and all(getattr(g.model.update, "__func__", None) is base for g in self.groups))
 
     def run(self, t_ms, checkpoint_every_ms=None, on_checkpoint=None):
         """Simulate ``t_ms`` more milliseconds (a multiple of dt). Returns self.
@@ -316,6 +350,11 @@ class Simulation:
         last_print = wall0
         if self.recorder is not None:
             self.recorder.begin(self)
+        if self.uses_compiled_loop():
+            self._run_compiled(end, n_steps, every, on_checkpoint, wall0)
+            self.sim_time_s += time.perf_counter() - wall0
+            self.steps_run += self.step - (end - n_steps)
+            return self
         while self.step < end:
             M = min(self.min_delay, end - self.step)
             self._slice(self.step, M)
@@ -335,6 +374,45 @@ class Simulation:
         self.sim_time_s += time.perf_counter() - wall0
         self.steps_run += self.step - (end - n_steps)
         return self
+
+    def _run_compiled(self, end, n_steps, every, on_checkpoint, wall0):
+        """run_until's loop over chunks of compiled slices (``engine.loop.run_slices``)."""
+        from . import loop as L
+        C = self._compiled
+        if C is None:
+            C = self._compiled = _CompiledLoop(self)
+        last_print = wall0
+        chunk = max(1, int(round(self.chunk_ms / self.dt)))
+        rec = self.recorder
+        while self.step < end:
+            t0 = self.step
+            b = min(end, t0 + chunk)
+            if every:
+                b = min(b, (t0 // every + 1) * every)
+            nb = _recorder_boundary(rec)
+            if nb is not None:
+                b = min(b, nb)
+            b = max(b, t0 + 1)
+            status, step = C.run(self, t0, end, b, rec is not None)
+            self.step = step
+            if status == L.GROW:
+                self.exchange.resize_to(_grown(self.exchange.capacity, int(C.flags[L.F_NMAX])))
+            elif status == L.SHRINK:
+                self.exchange.resize_to(max(self.exchange.initial_capacity, self.exchange.capacity // 2))
+            if C.flags[L.F_STOPPED]:
+                self.stopped = True
+            if rec is not None:
+                C.hand_over(self, rec, t0, step)
+                rec.after_slice(self, step)
+            if on_checkpoint is not None and (self.stopped or (every and step // every > t0 // every)):
+                on_checkpoint(self)
+            if self.stopped:
+                break
+            if self.progress and self.rank == 0:
+                now = time.perf_counter()
+                if now - last_print > 2.0 or self.step == end:
+                    self._print_progress(end, n_steps, now - wall0)
+                    last_print = now
 
     def _print_progress(self, end, n_steps, wall):
         done = n_steps - (end - self.step)
@@ -488,6 +566,108 @@ class Simulation:
         """Count spikes and synaptic events from zero again (after a warm-up). Returns None."""
         self.n_spikes = self.n_events = 0
 
+
+
+def _grown(capacity, n_max):
+    from .exchange import grown_capacity
+    return grown_capacity(capacity, n_max)
+
+
+def _recorder_boundary(rec):
+    """The next step at which ``rec`` must see ``after_slice`` (its ``boundary()``), or None."""
+    f = getattr(rec, "boundary", None) if rec is not None else None
+    return f() if f is not None else None
+
+
+class _CompiledLoop:
+    """What the compiled loop (``engine.loop.run_slices``) of one Simulation keeps between
+    calls: the device arrays, the groups' arguments, the stop/count flags, the sample and
+    spike buffers, and the compiled entry point."""
+
+    def __init__(self, sim):
+        from . import loop as L
+        self.L = L
+        self.flags = np.zeros(L.N_FLAGS, np.int64)
+        self.flags[L.F_STOP_REQ] = int(sim.stop_requested)
+        i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731
+        sg = sim.spike_gens
+        cd = sim.current_devs
+        cum = lambda parts: i64(np.concatenate([[0], np.cumsum([p.size for p in parts])]))  # noqa: E731
+        cat = lambda parts, dt: (np.concatenate(parts).astype(dt) if parts else np.empty(0, dt))  # noqa: E731
+        self.dev = L.LoopDevices(cat([a for a, _, _ in sg], np.int64), cum([a for a, _, _ in sg]),
+                                 np.array([w for _, w, _ in sg], np.float64),
+                                 cat([i for _, _, i in sg], np.int64), cum([i for _, _, i in sg]),
+                                 cat([c for c, _, _ in cd], np.int64), np.ascontiguousarray(
+                                     cat([a for _, a, _ in cd], np.float64)),
+                                 cum([c for c, _, _ in cd]), cat([i for _, _, i in cd], np.int64),
+                                 cum([i for _, _, i in cd]))
+        self.groups = tuple(g.args for g in sim.groups)
+        self.empty_rec = [Rec(np.empty(0, np.int64), g.rec_codes, np.empty((0, 0)), 1, 0) for g in sim.groups]
+        self.rows = np.zeros(len(sim.groups), np.int64)
+        self.spk_g = np.empty(1024, np.int64)
+        self.spk_s = np.empty(1024, np.int64)
+        self.n_rec = 0
+        self.syn = (sim.syn.row_ptr, sim.syn.tgt, sim.syn.w, sim.syn.d)
+        self.cached = all(type(g.args.S).__module__.startswith("distsim.") for g in sim.groups)
+        self.fn = None
+        self.recs = None
+
+    def _recs(self, sim, t0, last, recording):
+        """Rec per group with rows for the samples of steps t0..last-1 (empty if not recording)."""
+        out = []
+        for g, empty in zip(sim.groups, self.empty_rec):
+            if g.rec is None or not recording:
+                out.append(empty)
+                continue
+            rec_idx, interval, _ = g.rec
+            n_rows = last // interval - t0 // interval
+            out.append(Rec(rec_idx, g.rec_codes, np.empty((n_rows, rec_idx.size * len(g.rec_vars))),
+                           interval, 0))
+        return tuple(out)
+
+    def run(self, sim, t0, end, boundary, recording):
+        """One compiled call from step t0; returns (status, next step)."""
+        L = self.L
+        M = sim.min_delay
+        last = min(end, t0 + -(-(boundary - t0) // M) * M)  # the latest step this call reaches
+        self.recs = self._recs(sim, t0, last, recording)
+        self.rows[:] = 0
+        x = sim.exchange
+        self.flags[L.F_QUIET] = x._quiet
+        self.flags[L.F_STOP_REQ] = int(sim.stop_requested)
+        n0 = self.flags[L.F_SPIKES], self.flags[L.F_EVENTS], self.flags[L.F_SECOND]
+        ev = sim.events
+        args = (self.groups, self.recs, self.rows, self.dev, (sim.ring_ex, sim.ring_in, sim.ring_cur),
+                (sim.out_idx, sim.out_stamp, sim.out_mult), ev.single, ev.multiple, sim.R_ev,
+                x.compiled(), self.syn, sim.spike_rec_mask, self.spk_g, self.spk_s, self.flags,
+                int(t0), int(end), int(boundary), int(M), int(sim.R), int(sim.n_neurons),
+                int(sim.size), int(sim.rank), bool(sim.has_multiplicity), bool(recording))
+        if self.fn is None:
+            self.fn = L.typed_loop(args, self.cached)
+        status, step, ev.single, ev.multiple, self.spk_g, self.spk_s, self.n_rec = self.fn(*args)
+        sim.n_spikes += int(self.flags[L.F_SPIKES] - n0[0])
+        sim.n_events += int(self.flags[L.F_EVENTS] - n0[1])
+        x.n_second_rounds += int(self.flags[L.F_SECOND] - n0[2])
+        x._quiet = int(self.flags[L.F_QUIET])
+        return int(status), int(step)
+
+    def hand_over(self, sim, recorder, t0, step):
+        """Give the recorder the spikes and samples of the last call (steps t0..step-1)."""
+        n = self.n_rec
+        recorder.spikes(self.spk_g[:n].copy(), self.spk_s[:n].copy())
+        self.n_rec = 0
+        for g, rec in zip(sim.groups, self.recs):
+            if g.rec is None:
+                continue
+            rec_idx, interval, _ = g.rec
+            stamps = np.arange(t0 // interval + 1, step // interval + 1) * interval
+            buf = rec.buf[:stamps.size]
+            nrec = rec_idx.size
+            for pop, (lo, hi, _) in zip(g.pops, g.bounds):
+                cols = np.flatnonzero((rec_idx >= lo) & (rec_idx < hi))
+                for v, var in enumerate(g.rec_vars):
+                    recorder.samples(sim.report_name(pop.name, var), rec_idx[cols] * sim.size + sim.rank,
+                                     stamps, buf[:, v * nrec + cols])
 
 
 class _DeviceBuild:

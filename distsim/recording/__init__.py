@@ -7,6 +7,13 @@ in the same order on all ranks, so an implementation may use collectives there):
   samples(pop, gids, stamps, values)  voltmeter samples: values[t, k] of gids[k] at stamps[t]
   after_slice(sim, step)              after each slice; ``step`` is the next step to simulate
   close(sim)                          after the last run
+  boundary()                          optional: the next step at which after_slice must be
+                                      called (e.g. a flush), or None
+
+``spikes`` and ``samples`` may carry several slices at once: the compiled loop
+(``engine.loop``) buffers them and hands them over, and calls ``after_slice``, only at its
+boundaries (every ``Simulation.chunk_ms`` of simulated time at most, at every ``boundary()``,
+checkpoint and at the end), not after every slice.
 """
 from .memory import MemoryRecorder
 from .tee import TeeRecorder

@@ -406,6 +406,11 @@ class HDF5Recorder:
             self._smp[pop].append((np.array(stamps, np.int64),
                                    np.array(values, np.float64).reshape(stamps.size, -1)))
 
+    def boundary(self):
+        """The next step at which :meth:`after_slice` must be called (the next flush), or None
+        before ``begin``: the compiled loop (``engine.loop``) returns to Python there."""
+        return self.next_flush if self.sim is not None and not self.closed else None
+
     def after_slice(self, sim, step):
         """Flush when ``step`` has reached the next multiple of the flush interval (collective:
         the decision depends on ``step`` only). Returns None."""
@@ -458,8 +463,17 @@ class HDF5Recorder:
             self.on_flush(t_ms)
         return t_ms
 
+    def _obj(self, path):
+        """The h5py object at ``path`` of the open file, looked up once per opened file: an
+        h5py lookup costs tens of microseconds, and flushes come every few ms of run time."""
+        if getattr(self, "_objs_of", None) is not self.f:
+            self._objs, self._objs_of = {}, self.f
+        o = self._objs.get(path)
+        if o is None:
+            o = self._objs[path] = self.f[path]
+        return o
+
     def _flush_mpio(self, spk, smp, t_ms):
-        f = self.f
         counts = np.array([spk[p][0].size for p in self.spike_pops]
                           + [smp[p][0].size for p in self.report_pops], np.int64)
         allc = np.array(self.comm.allgather(counts)).reshape(self.size, -1)
@@ -468,8 +482,7 @@ class HDF5Recorder:
         for i, p in enumerate(self.spike_pops):
             if tot[i] == 0:
                 continue
-            g = f["spikes"][p]
-            ids, ts = g["node_ids"], g["timestamps"]
+            ids, ts = self._obj(f"spikes/{p}/node_ids"), self._obj(f"spikes/{p}/timestamps")
             old = ids.shape[0]
             ids.resize((old + int(tot[i]),))
             ts.resize((old + int(tot[i]),))
@@ -486,8 +499,8 @@ class HDF5Recorder:
                 continue
             if int(rows.min()) != n_rows:
                 raise RuntimeError(f"voltmeter rows of {p} differ between ranks: {rows.tolist()}")
-            g = f["report"][p]
-            d, t = g["data"], g["times"]
+            g = self._obj(f"report/{p}")
+            d, t = self._obj(f"report/{p}/data"), self._obj(f"report/{p}/times")
             old = d.shape[0]
             d.resize((old + n_rows, d.shape[1]))
             t.resize((old + n_rows,))
@@ -498,20 +511,18 @@ class HDF5Recorder:
             cols = self.report_cols[p][self.rank]
             if cols.size:
                 d[(slice(old, old + n_rows),) + (_col_selection(cols),)] = v
-        m = f["meta"]
+        m = self._obj("meta")
         m.attrs["t_flushed_ms"] = t_ms
         m.attrs["t_sim_ms"] = t_ms
-        f.flush()
+        self.f.flush()
 
     def _flush_gathered(self, parts, t_ms):
-        f = self.f
         for p in self.spike_pops:
             gids = np.concatenate([q[0][p][0] for q in parts])
             st = np.concatenate([q[0][p][1] for q in parts])
             if gids.size == 0:
                 continue
-            g = f["spikes"][p]
-            ids, ts = g["node_ids"], g["timestamps"]
+            ids, ts = self._obj(f"spikes/{p}/node_ids"), self._obj(f"spikes/{p}/timestamps")
             old = ids.shape[0]
             ids.resize((old + gids.size,))
             ts.resize((old + gids.size,))
@@ -527,18 +538,18 @@ class HDF5Recorder:
             full = np.empty((n_rows, self.report_gids[p].size))
             for r, q in enumerate(parts):
                 full[:, self.report_cols[p][r]] = q[1][p][1]
-            g = f["report"][p]
-            d, t = g["data"], g["times"]
+            g = self._obj(f"report/{p}")
+            d, t = self._obj(f"report/{p}/data"), self._obj(f"report/{p}/times")
             old = d.shape[0]
             d.resize((old + n_rows, d.shape[1]))
             t.resize((old + n_rows,))
             d[old:] = full
             t[old:] = parts[0][1][p][0] * self.dt
             self._set_report_stop(g, old + n_rows)
-        m = f["meta"]
+        m = self._obj("meta")
         m.attrs["t_flushed_ms"] = t_ms
         m.attrs["t_sim_ms"] = t_ms
-        f.flush()
+        self.f.flush()
 
     # ------------------------------------------------------------ close
     def close(self, sim=None):

@@ -8,6 +8,12 @@ class TeeRecorder:
     def __init__(self, recorders):
         self.recs = list(recorders)
 
+    def boundary(self):
+        """The earliest ``boundary()`` of the recorders that have one, or None."""
+        steps = [r.boundary() for r in self.recs if hasattr(type(r), "boundary")]
+        steps = [b for b in steps if b is not None]
+        return min(steps) if steps else None
+
     def __getattr__(self, name):
         def call(*a):
             for r in self.recs:

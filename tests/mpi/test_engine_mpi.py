@@ -229,3 +229,31 @@ def test_conductance_models_bit_identical_to_one_rank(model):
         for a, b in zip(samples[k], ref[1][k]):
             assert np.array_equal(a, b), k
     assert spikes[0].size > 100  # active, so the comparison means something
+
+
+@pytest.mark.mpi(min_size=2)
+def test_compiled_loop_equals_python_path_on_every_rank_count():
+    """Issue 14: the compiled multi-slice loop (MPI called from numba) and the Python
+    per-slice path give the same spikes and samples on N ranks, and both those of one rank;
+    with a 0.1 ms delay (one exchange a step) and a chunk length that is not a multiple of
+    the slice."""
+    comm = get_comm()
+
+    def run(loop, c):
+        rec = MemoryRecorder()
+        sim = Simulation(brunel(order=60, delay=0.1, voltmeter=3), seed=9, comm=c, recorder=rec,
+                         loop=loop, chunk_ms=2.3)
+        assert sim.uses_compiled_loop() == (loop == "compiled")
+        sim.run(80.0)
+        return (rec.gather_spikes(c), rec.gather_samples(c, "E"), c.allreduce_sum(sim.n_spikes),
+                c.allreduce_sum(sim.n_events))
+
+    a = run("compiled", comm)
+    b = run("python", comm)
+    ref = comm.bcast(run("python", SerialComm()) if comm.rank == 0 else None)
+    assert a[0][0].size > 200
+    for x in (b, ref):
+        assert np.array_equal(a[0][0], x[0][0]) and np.array_equal(a[0][1], x[0][1])
+        for u, v in zip(a[1], x[1]):
+            assert np.array_equal(u, v)
+        assert a[2:] == x[2:]

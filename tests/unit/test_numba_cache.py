@@ -189,6 +189,7 @@ targets = ["E"]
 """
 
 
+@pytest.mark.timeout(1800)  # warm also compiles the step loop per built-in model (issue 14): minutes
 def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     base = tmp_path / "cache"
     env = dict(os.environ, DISTSIM_CACHE_DIR=str(base), PYTHONPATH=ROOT)
