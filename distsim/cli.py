@@ -452,8 +452,18 @@ def _warm_builtin_loops(comm):
                        ("gif_populations", {"form": "meso", "size": "20", "n_voltmeter": "2"}),
                        ("gif_populations", {"form": "micro", "size": "20", "n_voltmeter": "2"}),
                        ("gif_populations", {"form": "micro_dense", "size": "20"}),
-                       ("gif_populations", {}), ("ring", {"n_positions": "40"})):
+                       ("gif_populations", {}), ("ring", {"n_positions": "40"}),
+                       ("coba", {"N_E": "40", "N_I": "10", "p_conn": "0.2"})):
         Simulation(load_model(name, sets), seed=1, comm=comm).run(1.0)
+    # the RKF45 models without a built-in network, one population with a voltmeter (the form
+    # of `distsim models`' examples); aeif_cond_exp runs the Python path (its instability check)
+    from .spec import Device, Network, Population, Projection
+    for model in ("iaf_cond_exp", "iaf_cond_alpha", "hh_psc_alpha"):
+        net = Network([Population("A", model, 2, {"I_e": 1000.0})],
+                      [Projection("A", "A", "fixed_indegree", weight=-1.0, delay_ms=0.5, indegree=1)],
+                      [Device("poisson_generator", ["A"], {"rate_Hz": 1000.0, "weight": 1.0}),
+                       Device("spike_recorder", ["A"]), Device("voltmeter", ["A"])])
+        Simulation(net, seed=1, comm=comm).run(1.0)
 
 
 def _warm_exchange(comm):
