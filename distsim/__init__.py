@@ -6,6 +6,16 @@ with Alltoallv every min-delay interval; results are bit-identical for any numbe
 import os as _os
 
 __version__ = "0.1.0"
+__all__ = ["Network", "Population"]  # the in-process API (distsim.api), imported on first use
+
+
+def __getattr__(name):
+    """``distsim.Network`` and ``distsim.Population`` load ``distsim.api`` (and numba) only
+    when used, so that ``import distsim`` stays cheap for the command line."""
+    if name in __all__:
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'distsim' has no attribute {name!r}")
 
 _STALE_AFTER_S = 60.0  # a job directory whose process is gone is removed after this age
 

@@ -76,8 +76,9 @@ def neuron_entry(name):
 
     m = MODELS[name]
     params = {k: {"default": _fmt(p.default), "unit": p.unit, "allowed": p.describe()} for k, p in m.params.items()}
-    params["V_m"] = {"default": "E_L" if m.V_m_default is None else _fmt(m.V_m_default), "unit": "mV", "allowed": "finite (or a distribution)",
-                     "doc": "initial membrane potential"}
+    if "V_m" in m.known_params():  # not for a parrot_neuron, which has no membrane
+        params["V_m"] = {"default": "E_L" if m.V_m_default is None else _fmt(m.V_m_default), "unit": "mV",
+                         "allowed": "finite (or a distribution)", "doc": "initial membrane potential"}
     for k, p in m.list_params.items():
         params[k] = {"default": _fmt(p.default), "unit": p.unit, "allowed": p.describe()}
     for k, d in m.bool_params.items():

@@ -1,4 +1,5 @@
 """Build and run a validated Network on every rank of a communicator."""
+import math
 import os
 import resource
 import sys
@@ -19,8 +20,9 @@ from ..kernels.rng import TAG_ESCAPE, TAG_INIT, draw_per_gid, keys_per_gid
 from ..models import MODELS
 from ..partition import local_gids, local_range, n_local
 from ..spec import SpecError, validate
+from ..spec.errors import check_keys, unknown_key, unknown_name
 from ..spec.nest_time import device_time_steps, spike_generator_stamps, step_current_stamps
-from ..spec.values import Value
+from ..spec.values import Value, bounds, parse_value
 
 class Group:
     """Consecutive populations of one model (and one voltmeter) on this rank: one kernel call
@@ -189,6 +191,10 @@ class Simulation:
         if self.plastic is not None:
             self.plastic.min_delay = self.min_delay
         self.has_multiplicity = any(MODELS[p.model].emits_multiplicity for p in net.populations)
+        # the state at step 0, for reset(): copies, so later runs do not change it
+        self.initial_state = {id(g): {k: v.copy() for k, v in g.state.items()} for g in self.groups}
+        self.n_param_sets = 0  # parameter changes after the build (names their random streams)
+        self._param_ranges = {}  # population -> {parameter: (min, max)} after set_params
 
     def _init_group(self, g):
         model = g.model
@@ -214,7 +220,8 @@ class Simulation:
             if v0 is None and model.V_m_default is not None:
                 v0 = Value(0, model.V_m_default)
             V0.append(self._param_array(pop, b[2], "V_m", v0) if v0 is not None
-                      else self._param_array(pop, b[2], "E_L", pop.params.get("E_L", Value(0, model.params["E_L"].default))))
+                      else self._param_array(pop, b[2], "E_L", pop.params.get(
+                          "E_L", Value(0, model.params["E_L"].default if "E_L" in model.params else 0.0))))
         g.cal = model.calibrate(g.p, self.dt)
         if set(g.cal) != set(model.derived):
             raise RuntimeError(f"{model.name}.calibrate returned {sorted(g.cal)}, declared {model.derived}")
@@ -222,24 +229,32 @@ class Simulation:
         if model.needs_keys:
             gids = np.concatenate([b[2] for b in g.bounds])
             g.keys = keys_per_gid(self.seed, TAG_ESCAPE, 0, gids)
-        # when the whole group shares every parameter, each is passed as one element: the
-        # kernels then hoist them into registers and vectorise (and stream no parameter
-        # arrays); otherwise every parameter is passed per neuron
-        arrays = [a for d in (g.p, g.cal) for a in d.values()]
-        if model.collapse_shared and all(
-                a.shape[0] >= 1 and np.all(a == a[:1]) for a in arrays):
-            for d in (g.p, g.cal):
-                for key, arr in d.items():
-                    d[key] = arr[:1].copy()
+        # when the whole group shares every parameter, each is passed as one element (and the
+        # kernels stream no parameter arrays); otherwise every parameter is passed per neuron
+        self._collapse(g)
 
-    def _param_array(self, pop, gids, key, value):
-        """float64 array of one parameter over a population's local neurons ``gids``."""
+    def _param_array(self, pop, gids, key, value, stream=None):
+        """float64 array of one parameter over a population's local neurons ``gids``; a
+        distribution is drawn per gid from the stream ``stream`` (default: the build's, named by
+        population and parameter)."""
         if value.is_constant:
             return np.full(gids.size, value.a, dtype=np.float64)
         out = np.empty(gids.size, dtype=np.float64)
         kind, a, b, lo, hi = value.as_array_spec()
-        draw_per_gid(int(kind), a, b, lo, hi, self.seed, TAG_INIT, _ident(pop.name, key), gids, out)
+        ident = _ident(pop.name, key) if stream is None else _ident(pop.name, key, *stream)
+        draw_per_gid(int(kind), a, b, lo, hi, self.seed, TAG_INIT, ident, gids, out)
         return out
+
+    @staticmethod
+    def _collapse(g):
+        """Pass every parameter as one element when the whole group shares all of them (the
+        kernels then hoist them into registers and vectorise), else per neuron (in place)."""
+        arrays = [a for d in (g.p, g.cal) for a in d.values()]
+        if g.model.collapse_shared and all(
+                a.shape[0] >= 1 and np.all(a == a[:1]) for a in arrays):
+            for d in (g.p, g.cal):
+                for key, arr in d.items():
+                    d[key] = arr[:1].copy()
 
     def _targets(self, dv):
         """Local (group, local indices) targeted by a device, one entry per population."""
@@ -565,6 +580,192 @@ class Simulation:
     def reset_counts(self):
         """Count spikes and synaptic events from zero again (after a warm-up). Returns None."""
         self.n_spikes = self.n_events = 0
+
+    # ---------------------------------------------------------------- between runs
+    def _locate(self, pop):
+        """(group, population index in it, slice of its neurons in the group's arrays, local
+        gids) of population ``pop`` on this rank (every population is in a group on every
+        rank, with no local neurons possibly)."""
+        for g in self.groups:
+            for k, p in enumerate(g.pops):
+                if p.name == pop:
+                    lo, hi, gids = g.bounds[k]
+                    return g, k, slice(lo - g.lo, hi - g.lo), gids
+        raise unknown_name("population", pop, [p.name for p in self.net.populations], "population")
+
+    @staticmethod
+    def _state_key(model, name):
+        """The state array of variable ``name``: a recordable's NEST name (``V_m``) or a state
+        variable's own name; None if neither."""
+        if name in model.record_from_state:
+            return model.record_from_state[name]
+        return name if name in model.state else None
+
+    def get_values(self, pop, name):
+        """(gids, values) of parameter or state variable ``name`` (NEST name: ``tau_m``,
+        ``V_m``, ``I_syn_ex``...) of population ``pop``'s neurons on this rank, in gid order;
+        ``values`` is a copy (2-D [neuron, component] for list parameters). No communication.
+        SpecError naming the population for an unknown name."""
+        g, k, sl, gids = self._locate(pop)
+        m = g.model
+        n = g.hi - g.lo
+        if name in m.params or name in m.bool_params or name in m.list_params:
+            a = g.p[name]
+            if a.shape[0] != n:  # shared by the whole group: one element
+                return gids.copy(), np.repeat(a[:1], gids.size, axis=0)
+            return gids.copy(), a[sl].copy()
+        key = self._state_key(m, name)
+        if key is None:
+            allowed = set(m.params) | set(m.bool_params) | set(m.list_params) | set(m.record_from_state) | set(m.state)
+            raise unknown_key(f"populations[{pop}]", name, allowed, f"parameter or state variable of {m.name}")
+        return gids.copy(), g.state[key][sl].copy()
+
+    def _local_values(self, pop, gids, name, field_, value, n, stream, check):
+        """float64 values over local ``gids`` of ``value``: a number or distribution (drawn
+        per gid from stream ``stream``) or an array of one value per neuron of the population
+        (``n``; each rank takes its own). ``check(field, Value)`` validates (a constant made
+        of each array's smallest and largest element). Returns (values, (min, max))."""
+        if isinstance(value, (np.ndarray, list, tuple)):
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise SpecError(field_, value, f"must be a number, a distribution or {n} numbers") from None
+            if arr.shape != (n,):
+                raise SpecError(field_, f"array of shape {arr.shape}", f"must have one value per neuron ({n})")
+            lo, hi = (float(arr.min()), float(arr.max())) if n else (0.0, 0.0)
+            for x in ((lo, hi) if not np.isnan(arr).any() else (float("nan"),)):
+                check(field_, Value(0, x))
+            a, _ = self.gid_ranges[pop.name]
+            return arr[gids - a], (lo, hi)
+        v = parse_value(field_, value)
+        check(field_, v)
+        return self._param_array(pop, gids, name, v, stream=stream), bounds(v)
+
+    def set_params(self, pop, values):
+        """Set parameters of population ``pop`` between runs (every rank, the same call).
+        ``values``: dict NEST name -> number, distribution (as in a parameter file; drawn per
+        gid from a stream of its own for each call, so any number of ranks gives the same
+        values) or array with one value per neuron of the population; flags take True/False.
+        Validated as a parameter file is (same SpecError, e.g. ``populations[E].params.tau_m =
+        -1.0: must be > 0 (ms)``, relations such as V_reset < V_th included) before anything
+        changes; then the model's derived constants are recomputed. State is not touched (set
+        ``V_m`` with :meth:`set_state`). Returns None."""
+        g, k, sl, gids = self._locate(pop)
+        m, spop = g.model, g.pops[k]
+        f = f"populations[{pop}].params"
+        check_keys(f, values, list(m.params) + list(m.bool_params), f"parameter of {m.name} that can be set "
+                                                                       "between runs")
+        rng = self._param_ranges.get(pop)
+        if rng is None:
+            rng = {key: bounds(v) for key, v in spop.params.items()
+                   if key not in m.list_params and key not in m.bool_params}
+        rng = dict(rng)
+        self.n_param_sets += 1
+        local = {}
+        for key in sorted(values):
+            v = values[key]
+            if key in m.bool_params:
+                if not isinstance(v, (bool, np.bool_)):
+                    raise SpecError(f"{f}.{key}", v, "must be true or false")
+                local[key] = np.full(gids.size, float(v))
+                continue
+            local[key], rng[key] = self._local_values(spop, gids, key, f"{f}.{key}", v, spop.n,
+                                                      ("set", self.n_param_sets), m.params[key].check)
+        m.check_relations(f, rng, self.dt)
+        self._param_ranges[pop] = rng
+        n = g.hi - g.lo
+        for d in (g.p, g.cal):  # shared (one element): one per neuron again
+            for key, a in d.items():
+                if a.shape[0] != n:
+                    d[key] = np.repeat(a[:1], n, axis=0)
+        for key, arr in local.items():
+            g.p[key][sl] = arr
+        cal = m.calibrate(g.p, self.dt)
+        g.cal = {key: cal[key] for key in m.derived}
+        self._collapse(g)
+        g.kernel_args((g.args.pg, g.args.pex, g.args.pin, g.args.spk))
+
+    def set_state(self, pop, name, value, initial=False):
+        """Set state variable ``name`` (``V_m`` or another of the model's state variables) of
+        population ``pop`` (every rank, the same call): a number, a distribution (drawn per gid
+        from a stream of its own for each call) or one value per neuron of the population.
+        ``initial``: also make it the value :meth:`reset` returns to. Returns None."""
+        g, k, sl, gids = self._locate(pop)
+        m, spop = g.model, g.pops[k]
+        key = self._state_key(m, name)
+        f = f"populations[{pop}].state"
+        if key is None or g.state[key].ndim != 1 or g.state[key].dtype != np.float64:
+            allowed = [v for v in set(m.record_from_state) | set(m.state)
+                       if self._state_key(m, v) in g.state and g.state[self._state_key(m, v)].ndim == 1
+                       and g.state[self._state_key(m, v)].dtype == np.float64]
+            raise unknown_key(f, name, allowed, f"settable state variable of {m.name}")
+        self.n_param_sets += 1
+
+        def finite(field_, v):
+            lo, hi = bounds(v)
+            if v.kind != 1 and not (math.isfinite(lo) and math.isfinite(hi)):
+                raise SpecError(field_, v.to_raw(), f"must be finite ({m.recordables.get(name, m.state[key].unit)})")
+
+        vals, _ = self._local_values(spop, gids, name, f"{f}.{name}", value, spop.n,
+                                     ("state", self.n_param_sets), finite)
+        g.state[key][sl] = vals
+        if initial:
+            self.initial_state[id(g)][key][sl] = vals
+
+    def set_device_params(self, index, params):
+        """Change parameters of stimulator ``net.devices[index]`` between runs (every rank, the
+        same call): ``params`` as in a parameter file (e.g. ``rate_Hz``, ``spike_times_ms``,
+        ``amplitude_pA``), validated as there (SpecError naming ``devices[i](type).key``)
+        before anything changes. The device acts with its new parameters from the current
+        step on: a Poisson generator draws at the new rate, a current generator follows its
+        new schedule, and a spike generator emits the spikes of its new train stamped after
+        now, while the spikes it emitted before (in flight, by their delay) still arrive.
+        Its activity window and times are NEST's, relative to t = 0 as always. Returns None."""
+        import copy as _copy
+        from ..spec.network import STIMULATORS, _validate_device
+        if not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.net.devices):
+            raise SpecError("device", index, f"must be a device index in [0, {len(self.net.devices) - 1}]")
+        old = self.net.devices[index]
+        if old.type not in STIMULATORS:
+            raise SpecError(f"devices[{index}]({old.type})", old.type,
+                            f"only stimulators ({', '.join(STIMULATORS)}) can be changed between runs")
+        dv = _copy.deepcopy(old)
+        dv.params.update(params)
+        names = {p.name for p in self.net.populations}
+        sizes = {p.name: p.n for p in self.net.populations}
+        _validate_device(self.net, index, dv, names, sizes, self.dt)
+        k = sum(1 for d in self.net.devices[:index] if d.type == "spike_generator")
+        in_flight = None
+        if old.type == "spike_generator":  # spikes emitted before now, arriving from now on
+            arr, w, idx = self.spike_gens[k]
+            d_old = int(round(old.params["delay_ms"] / self.dt))
+            in_flight = arr[(arr >= self.step) & (arr < self.step + d_old)]
+        self.net.devices[index] = dv
+        self._build_devices()
+        if in_flight is not None:
+            arr, w, idx = self.spike_gens[k]
+            d_new = int(round(dv.params["delay_ms"] / self.dt))
+            arr = np.sort(np.concatenate([in_flight, arr[arr >= self.step + d_new]]), kind="stable")
+            self.spike_gens[k] = (arr, w, idx)
+
+    def reset(self):
+        """Back to step 0 with the initial state (as built, or as changed by ``set_state(...,
+        initial=True)``): state variables, pending events, current input, stop flag and
+        counters. Kept: connections, devices, and parameters (of neurons and devices) as last
+        set. Random streams are
+        addressed by step, so the runs after a reset repeat those of a fresh build with the
+        same parameters bit for bit. Returns None."""
+        for g in self.groups:
+            for key, v in self.initial_state[id(g)].items():
+                g.state[key][...] = v
+        self.events = EventLists(self.R_ev)
+        self._build_devices()  # every device from t = 0, with its parameters as last set
+        self.ring_ex[...] = 0.0
+        self.ring_in[...] = 0.0
+        self.ring_cur[...] = 0.0
+        self.step = 0
+        self.n_spikes = self.n_events = 0
+        self.stopped = self.stop_requested = False
 
 
 

@@ -58,6 +58,7 @@ from .iaf_cond_exp import IafCondExp
 from .iaf_psc_alpha import IafPscAlpha
 from .iaf_psc_delta import IafPscDelta
 from .iaf_psc_exp import IafPscExp
+from .parrot_neuron import ParrotNeuron
 
 MODELS = {m.name: m for m in (IafPscDelta, IafPscExp, IafPscAlpha, GifPscExp, GifPopPscExp, IafCondExp,
-                              IafCondAlpha, AeifCondExp, HhPscAlpha)}
+                              IafCondAlpha, AeifCondExp, HhPscAlpha, ParrotNeuron)}

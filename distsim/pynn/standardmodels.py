@@ -1,0 +1,101 @@
+"""PyNN's standard cell types and StaticSynapse on distsim's NEST-named models.
+
+Units are converted as PyNN's NEST backend does: capacitance nF -> pF, currents nA -> pA,
+conductances uS -> nS (factor 1000); a membrane time constant of a conductance-based model
+becomes NEST's g_L = cm / tau_m. Weights are converted by the projection (nA -> pA, uS -> nS;
+mV for IF_curr_delta). ``distsim_model`` names the distsim model; ``variable_map`` and
+``scale_factors`` convert recorded variables back to PyNN's units.
+"""
+from pyNN.standardmodels import build_translations, cells, synapses
+
+_LIF = (("v_rest", "E_L"), ("v_reset", "V_reset"), ("cm", "C_m", 1000.0), ("tau_refrac", "t_ref"),
+        ("v_thresh", "V_th"), ("i_offset", "I_e", 1000.0))
+_SYN_TAUS = (("tau_syn_E", "tau_syn_ex"), ("tau_syn_I", "tau_syn_in"))
+_COND = (("tau_m", "g_L", "cm/tau_m*1000.0", "C_m/g_L"), ("e_rev_E", "E_ex"), ("e_rev_I", "E_in"))
+_CURR_VARS = {"v": "V_m", "isyn_exc": "I_syn_ex", "isyn_inh": "I_syn_in"}
+_CURR_SCALE = {"v": 1.0, "isyn_exc": 0.001, "isyn_inh": 0.001}  # pA -> nA
+_COND_VARS = {"v": "V_m", "gsyn_exc": "g_ex", "gsyn_inh": "g_in"}
+_COND_SCALE = {"v": 1.0, "gsyn_exc": 0.001, "gsyn_inh": 0.001}  # nS -> uS
+
+
+class IF_curr_exp(cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = build_translations(*_LIF, ("tau_m", "tau_m"), *_SYN_TAUS)
+    distsim_model = "iaf_psc_exp"
+    variable_map, scale_factors = _CURR_VARS, _CURR_SCALE
+    weight_scale = 1000.0  # nA -> pA
+
+
+class IF_curr_alpha(cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__
+    translations = build_translations(*_LIF, ("tau_m", "tau_m"), *_SYN_TAUS)
+    distsim_model = "iaf_psc_alpha"
+    variable_map, scale_factors = _CURR_VARS, _CURR_SCALE
+    weight_scale = 1000.0
+
+
+class IF_curr_delta(cells.IF_curr_delta):
+    __doc__ = cells.IF_curr_delta.__doc__
+    translations = build_translations(*_LIF, ("tau_m", "tau_m"))
+    distsim_model = "iaf_psc_delta"
+    variable_map, scale_factors = {"v": "V_m"}, {"v": 1.0}
+    weight_scale = 1.0  # weights are in mV
+
+
+class IF_cond_exp(cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = build_translations(*_LIF, *_COND, *_SYN_TAUS)
+    distsim_model = "iaf_cond_exp"
+    variable_map, scale_factors = _COND_VARS, _COND_SCALE
+    weight_scale = 1000.0  # uS -> nS
+
+
+class IF_cond_alpha(cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    translations = build_translations(*_LIF, *_COND, *_SYN_TAUS)
+    distsim_model = "iaf_cond_alpha"
+    variable_map, scale_factors = _COND_VARS, _COND_SCALE
+    weight_scale = 1000.0
+
+
+class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    translations = build_translations(
+        *_LIF, *_COND, *_SYN_TAUS, ("v_spike", "V_peak"), ("a", "a", 1000.0), ("b", "b", 1000.0),
+        ("delta_T", "Delta_T"), ("tau_w", "tau_w"))
+    distsim_model = "aeif_cond_exp"
+    variable_map = dict(_COND_VARS, w="w")
+    scale_factors = dict(_COND_SCALE, w=0.001)  # pA -> nA
+    weight_scale = 1000.0
+
+
+class SpikeSourcePoisson(cells.SpikeSourcePoisson):
+    """Independent Poisson trains (one rate for the whole population): parrot_neurons fed by
+    a distsim poisson_generator."""
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    translations = build_translations(
+        ("rate", "rate_Hz"), ("start", "start_ms"), ("duration", "stop_ms", "start+duration", "stop_ms-start_ms"))
+    distsim_model = "parrot_neuron"
+    variable_map, scale_factors = {}, {}
+    weight_scale = 1.0
+
+
+class SpikeSourceArray(cells.SpikeSourceArray):
+    """Given spike times: parrot_neurons fed by distsim spike_generators one step earlier (as
+    pyNN.nest shifts by the device-to-parrot delay), so that the spikes leave at the times
+    given."""
+    __doc__ = cells.SpikeSourceArray.__doc__
+    translations = build_translations(("spike_times", "spike_times"))
+    distsim_model = "parrot_neuron"
+    variable_map, scale_factors = {}, {}
+    weight_scale = 1.0
+
+
+class StaticSynapse(synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"))
+
+    def _get_minimum_delay(self):
+        """The default delay: setup's min_delay (ms)."""
+        from .simulator import state
+        return state.min_delay
