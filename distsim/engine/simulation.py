@@ -562,6 +562,7 @@ class Simulation:
         """Set this rank's dynamic state from a dict shaped like :meth:`state_dict` (possibly
         written by another number of ranks; ``pending``: this rank's events, each target's in
         list order). Returns None."""
+        self._compiled = None  # the compiled loop holds the old arrays: rebuild it at the next run
         for g in self.groups:
             for k, pop in enumerate(g.pops):
                 for var, view in g.pop_state(k).items():
@@ -650,6 +651,7 @@ class Simulation:
         -1.0: must be > 0 (ms)``, relations such as V_reset < V_th included) before anything
         changes; then the model's derived constants are recomputed. State is not touched (set
         ``V_m`` with :meth:`set_state`). Returns None."""
+        self._compiled = None  # the compiled loop holds the old arrays: rebuild it at the next run
         g, k, sl, gids = self._locate(pop)
         m, spop = g.model, g.pops[k]
         f = f"populations[{pop}].params"
@@ -690,6 +692,7 @@ class Simulation:
         population ``pop`` (every rank, the same call): a number, a distribution (drawn per gid
         from a stream of its own for each call) or one value per neuron of the population.
         ``initial``: also make it the value :meth:`reset` returns to. Returns None."""
+        self._compiled = None  # the compiled loop holds the old arrays: rebuild it at the next run
         g, k, sl, gids = self._locate(pop)
         m, spop = g.model, g.pops[k]
         key = self._state_key(m, name)
@@ -721,6 +724,7 @@ class Simulation:
         new schedule, and a spike generator emits the spikes of its new train stamped after
         now, while the spikes it emitted before (in flight, by their delay) still arrive.
         Its activity window and times are NEST's, relative to t = 0 as always. Returns None."""
+        self._compiled = None  # the compiled loop holds the old arrays: rebuild it at the next run
         import copy as _copy
         from ..spec.network import STIMULATORS, _validate_device
         if not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.net.devices):
@@ -755,6 +759,7 @@ class Simulation:
         set. Random streams are
         addressed by step, so the runs after a reset repeat those of a fresh build with the
         same parameters bit for bit. Returns None."""
+        self._compiled = None  # the compiled loop holds the old arrays: rebuild it at the next run
         for g in self.groups:
             for key, v in self.initial_state[id(g)].items():
                 g.state[key][...] = v
