@@ -1,8 +1,8 @@
 """Command line: ``distsim run | analyze | meanfield | models | warm``.
 
-    mpirun -n R distsim run MODEL_OR_FILE --seed S --t-sim MS [--t-presim MS]
+    mpirun -n R distsim run MODEL_OR_FILE --seed S --t-sim MS [--t-presim MS] [--threads T]
                             [--set KEY=VALUE ...] -o OUT.h5 [--overwrite] [--checkpoint-every MS]
-    mpirun -n R distsim run --resume OUT.h5 --t-sim MS
+    mpirun -n R distsim run --resume OUT.h5 --t-sim MS [--threads T]
     distsim analyze OUT.h5 [--t-start MS] [--json]
     distsim meanfield MODEL_OR_FILE [--set KEY=VALUE ...] [--json]
     distsim models [NAME] [--json]
@@ -312,11 +312,12 @@ def _run(args, comm, cleanup):
     check_run_times(args, net.dt_ms)
     check_memory(net, comm, args)
     STOP.check(comm)  # a signal during start-up: stop before the build
-    sim = Simulation(net, seed=seed, comm=comm, recorder=None, progress=not args.quiet)
+    sim = Simulation(net, seed=seed, comm=comm, recorder=None, progress=not args.quiet, threads=args.threads)
     info = sim.info()
     if comm.rank == 0 and not args.quiet:
         print(f"[distsim] {net.name}: {info['n_neurons']} neurons, {info['n_synapses']} synapses on "
-              f"{comm.size} rank(s), built in {info['build_time_s']:.2f} s", file=sys.stderr, flush=True)
+              f"{comm.size} rank(s) x {sim.threads} thread(s), built in {info['build_time_s']:.2f} s",
+              file=sys.stderr, flush=True)
     if args.resume:
         ckpt.restore(sim, cpath)
     dt = sim.dt
@@ -376,7 +377,7 @@ def _run(args, comm, cleanup):
                   f"({t_rec:.1f} ms recorded); {what}", file=sys.stderr, flush=True)
         return stop_exit_code(signum)
     if comm.rank == 0:
-        out = {k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "build_time_s",
+        out = {k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "n_threads", "build_time_s",
                                     "peak_rss_bytes", "synapse_bytes", "n_spikes", "n_events")}
         out["presim_time_s"] = presim_time_s
         out["sim_time_s"] = info["sim_time_s"] - presim_time_s
@@ -532,6 +533,10 @@ def build_parser():
                         "time (a multiple of dt)")
     r.add_argument("--resume", metavar="OUT.h5",
                    help="continue the run recorded in OUT.h5 (from OUT.h5.ckpt) up to --t-sim")
+    r.add_argument("--threads", type=int, metavar="T", default=None,
+                   help="numba threads per rank sharing the neuron update and the spike delivery "
+                        "(default: $DISTSIM_THREADS, else 1); results are bit-identical for any "
+                        "number of ranks and threads, and a checkpoint resumes with any")
     r.add_argument("--no-memory-check", action="store_true",
                    help="build even when the memory estimate exceeds what this node has "
                         "(also DISTSIM_MEMORY_CHECK=0)")
@@ -559,6 +564,9 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
     if args.cmd != "run":
         return _main(args)
+    if args.threads is not None:  # before numba is imported: it fixes its thread pool then
+        from . import reserve_numba_threads
+        reserve_numba_threads(args.threads)
     STOP.install()  # before the slow imports and the build
     try:
         return _main(args)

@@ -1,4 +1,5 @@
 """Build and run a validated Network on every rank of a communicator."""
+import os
 import resource
 import sys
 import time
@@ -13,6 +14,7 @@ from .exchange import SpikeExchange
 from ..kernels.delivery import sort_spikes
 from ..kernels.driver import GroupArgs, PoissonBlocks, Rec
 from ..kernels.poisson import stack_tables
+from ..kernels.threads import ENV as THREADS_ENV, default_threads, max_threads, use_threads
 from ..kernels.rng import TAG_ESCAPE, TAG_INIT, draw_per_gid, keys_per_gid
 from ..models import MODELS
 from ..partition import local_gids, local_range, n_local
@@ -43,6 +45,9 @@ class Group:
         self.dt = 0.1
         self.args = None  # the driver's grouped kernel arguments (kernels.driver.GroupArgs)
         self.kernel = None  # the driver's compiled entry point for these argument types
+        self.threads = 1  # threads that share the update (kernels.driver.run_group_threads)
+        self.tparts = None  # their parts of the group (kernels.driver.ThreadParts)
+        self.kernel_threads = None  # the compiled entry point of run_group_threads
 
     def kernel_args(self, pg):
         """Build :attr:`args` (kernels.driver.GroupArgs) from the state, parameter and
@@ -64,6 +69,24 @@ class Group:
         return {var: arr[a:b] for var, arr in self.state.items()}
 
 
+def _check_threads(threads):
+    """The thread count (int >= 1) from ``threads`` or, when None, ``DISTSIM_THREADS``;
+    SpecError when it is not an integer >= 1 or above what numba can start here."""
+    if threads is None:
+        try:
+            threads = default_threads()
+        except ValueError as e:
+            raise SpecError(THREADS_ENV, os.environ.get(THREADS_ENV), "must be an integer >= 1") from e
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise SpecError("threads", threads, "must be an integer >= 1")
+    if threads > max_threads():
+        raise SpecError("threads", int(threads), f"must be at most NUMBA_NUM_THREADS = {max_threads()} (the "
+                                                  "threads numba may start in this process); set "
+                                                  "NUMBA_NUM_THREADS (or DISTSIM_THREADS) before starting "
+                                                  "Python to allow more")
+    return int(threads)
+
+
 def _ident(*parts):
     """Stable small integer for a name (stream keys must not depend on Python's hash seed)."""
     return zlib.crc32("/".join(str(p) for p in parts).encode())
@@ -78,13 +101,16 @@ class Simulation:
     """A network built on this rank; :meth:`run` advances it.
 
     ``recorder`` receives spikes and samples (see ``distsim.recording``); ``progress`` makes
-    rank 0 print simulated time, real-time factor and time left.
+    rank 0 print simulated time, real-time factor and time left. ``threads``: numba threads
+    of this rank that share the neuron update and the delivery (None: ``DISTSIM_THREADS``,
+    else 1; see ``kernels.threads``); results do not depend on it.
     """
 
-    def __init__(self, net, seed=12345, comm=None, recorder=None, progress=False):
+    def __init__(self, net, seed=12345, comm=None, recorder=None, progress=False, threads=None):
         validate(net)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
             raise SpecError("seed", seed, "must be an integer in [0, 2**63)")
+        self.threads = _check_threads(threads)
         self.net = net
         self.seed = int(seed)
         self.comm = comm if comm is not None else get_comm()
@@ -151,7 +177,11 @@ class Simulation:
         n = self.n_local
         self.ring_ex = np.zeros((self.R, n))
         self.ring_in = np.zeros((self.R, n))
-        self.events = EventLists(self.R_ev)
+        # with threads: each owns a part of the targets, its event lists, and a part of
+        # every group's neurons (the two partitions need not agree; see engine contract)
+        self.events = EventLists(self.R_ev, self.syn, self.n_local, self.threads)
+        for g in self.groups:
+            g.threads = self.threads
         # current input (dc/step generators) only when there is such a device: no rows else
         self.ring_cur = np.zeros((self.R if self.current_devs else 0, n))
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
@@ -300,6 +330,7 @@ class Simulation:
         every = None
         if checkpoint_every_ms:
             every = max(1, int(round(checkpoint_every_ms / self.dt)))
+        use_threads(self.threads)
         wall0 = time.perf_counter()
         last_print = wall0
         if self.recorder is not None:
@@ -414,6 +445,7 @@ class Simulation:
             "n_neurons": self.n_neurons,
             "n_synapses": int(self.n_synapses),
             "n_ranks": self.size,
+            "n_threads": self.threads,
             "dt_ms": self.dt,
             "t_sim_ms": t_ms,
             "build_time_s": self.comm.allreduce_max(self.build_time_s),
