@@ -391,12 +391,15 @@ def _run(args, comm, cleanup):
 
 
 def cmd_warm(args, comm):
-    """Compile (and cache) every numba kernel by running a tiny network of each model."""
+    """Compile (and cache) every numba kernel by running a tiny network of each model, on one
+    thread and on two (the threaded kernels: ``run_group_threads``, ``deliver_parts``,
+    ``scatter_parts``)."""
     from .engine import Simulation
     from .spec import Device, Network, Population, Projection
 
-    for model in ("iaf_psc_delta", "iaf_psc_exp", "iaf_psc_alpha", "gif_psc_exp", "iaf_cond_exp", "iaf_cond_alpha",
-                  "aeif_cond_exp"):
+    models = ("iaf_psc_delta", "iaf_psc_exp", "iaf_psc_alpha", "gif_psc_exp", "iaf_cond_exp", "iaf_cond_alpha",
+              "aeif_cond_exp")
+    for model, T in ((m, t) for t in (1, 2) for m in models):
         net = Network([Population("A", model, 4, {"I_e": 1000.0, "V_m": {"dist": "normal", "mean": -70.0, "std": 1.0}})],
                       [Projection("A", "A", "fixed_indegree", weight=1.0, delay_ms=0.2, indegree=2),
                        Projection("A", "A", "fixed_total_number", weight={"dist": "normal", "mean": 1.0, "std": 0.1},
@@ -410,13 +413,14 @@ def cmd_warm(args, comm):
                        Device("spike_recorder", ["A"]),
                        Device("voltmeter", ["A"], {"interval_ms": 0.1})])
         from .recording import MemoryRecorder
-        Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+        Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), threads=T).run(2.0)
     net = Network([Population("P", "gif_pop_psc_exp", 2, {"N": 10})],
                   [Projection("P", "P", "all_to_all", weight=1.0, delay_ms=0.5)],
                   [Device("step_current_generator", ["P"], {"amplitude_times_ms": [0.5], "amplitude_values_pA": [1.0]}),
                    Device("spike_recorder", ["P"]),
                    Device("multimeter", ["P"], {"interval_ms": 0.5, "record_from": ["n_events", "mean"]})], dt_ms=0.5)
-    Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+    for T in (1, 2):  # population nodes: the multiplicity event lists, per thread too
+        Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), threads=T).run(2.0)
     # spatial rules: grid and free positions, profile, mask, distance-dependent delay
     grid = {"kind": "grid", "shape": [8], "extent": [1.0], "edge_wrap": True}
     net = Network([Population("G", "iaf_psc_exp", 8, {"I_e": 400.0}, positions=grid),
@@ -562,6 +566,9 @@ def main(argv=None):
         args = argparse.Namespace(cmd=argv[0], rest=argv[1:])
     else:
         args = build_parser().parse_args(argv)
+    if args.cmd == "warm":  # compiles the threaded kernels on 2 threads, also on 1 CPU
+        from . import reserve_numba_threads
+        reserve_numba_threads(2)
     if args.cmd != "run":
         return _main(args)
     if args.threads is not None:  # before numba is imported: it fixes its thread pool then

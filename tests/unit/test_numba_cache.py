@@ -113,7 +113,8 @@ COVERAGE = textwrap.dedent("""
         for kv in sets:
             args += ["--set", kv]
         assert main(args) == 0, name
-        assert main(["run", "--resume", path, "--t-sim", "20", "-q"]) == 0, name
+        # resumed on 2 threads: the threaded kernels (and the event lists per thread)
+        assert main(["run", "--resume", path, "--t-sim", "20", "-q", "--threads", "2"]) == 0, name
     # the models at their defaults (small), without an output file
     for name, sets in (("brunel", ["order=50"]), ("microcircuit", ["N_scaling=0.01"]),
                        ("gif_populations", [])):

@@ -211,3 +211,51 @@ def test_thread_count_from_the_environment_and_checked(monkeypatch):
             Simulation(net, comm=SerialComm(), threads=bad)
     with pytest.raises(SpecError, match="NUMBA_NUM_THREADS"):
         Simulation(net, comm=SerialComm(), threads=max_threads() + 1)
+
+
+# ---------------------------------------------------------------------------- command line
+def _distsim(args, env=None):
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([sys.executable, "-m", "distsim", "run"] + args, capture_output=True, text=True,
+                          timeout=600, cwd=root, env=env)
+
+
+def test_cli_threads_recorded_and_resume_on_another_thread_count(tmp_path):
+    """``--threads 3`` (more threads than this machine may have CPUs: distsim raises numba's
+    pool size before numba is imported) writes n_threads to /meta and the checkpoint header;
+    the checkpoint resumes with --threads 2 into the output of an uninterrupted 1-thread run."""
+    import h5py
+
+    from distsim.recording.hdf5 import read_report, read_spikes
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_NUM_THREADS", "DISTSIM_THREADS")}
+    model = ["brunel", "--set", "order=40", "--set", "voltmeter=3", "--seed", "4", "--t-presim", "10", "-q"]
+    full, part = tmp_path / "full.h5", tmp_path / "part.h5"
+    p = _distsim(model + ["--t-sim", "60", "-o", str(full)], env)
+    assert p.returncode == 0, p.stderr
+    p = _distsim(model + ["--t-sim", "40", "-o", str(part), "--checkpoint-every", "30", "--threads", "3"], env)
+    assert p.returncode == 0, p.stderr
+    import json
+    assert json.loads(p.stdout.strip().splitlines()[-1])["n_threads"] == 3
+    with h5py.File(str(part) + ".ckpt", "r") as f:
+        assert int(f.attrs["n_threads_written"]) == 3
+    with h5py.File(part, "r") as f:
+        assert int(f["meta"].attrs["n_threads"]) == 3
+    p = _distsim(["--resume", str(part), "--t-sim", "60", "-q", "--threads", "2"], env)
+    assert p.returncode == 0, p.stderr
+    with h5py.File(part, "r") as f:
+        assert int(f["meta"].attrs["n_threads"]) == 2  # of the last segment
+    sa, sb = read_spikes(full), read_spikes(part)
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert sa[k][0].size > 100
+        oa, ob = np.lexsort((sa[k][1], sa[k][0])), np.lexsort((sb[k][1], sb[k][0]))
+        assert np.array_equal(sa[k][0][oa], sb[k][0][ob]) and np.array_equal(sa[k][1][oa], sb[k][1][ob])
+    ra, rb = read_report(full), read_report(part)
+    assert ra.keys() == rb.keys() and ra
+    for k in ra:
+        for x, y in zip(ra[k], rb[k]):
+            assert np.array_equal(x, y)
+    # DISTSIM_THREADS is the default; a bad value is a named error before any work
+    p = _distsim(model + ["--t-sim", "10"], dict(env, DISTSIM_THREADS="0"))
+    assert p.returncode == 2 and "DISTSIM_THREADS" in p.stderr, p.stderr
