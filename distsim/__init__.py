@@ -1,7 +1,8 @@
 """distsim: a distributed spiking neural network simulator.
 
-Neurons are placed round-robin on MPI ranks, updated by numba kernels, and exchange spikes
-with Alltoallv every min-delay interval; results are bit-identical for any number of ranks.
+Neurons are placed round-robin on MPI ranks, updated by numba kernels (on one or more threads
+per rank), and exchange spikes with Alltoallv every min-delay interval; results are
+bit-identical for any number of ranks and threads.
 """
 import os as _os
 

@@ -259,3 +259,21 @@ def test_cli_threads_recorded_and_resume_on_another_thread_count(tmp_path):
     # DISTSIM_THREADS is the default; a bad value is a named error before any work
     p = _distsim(model + ["--t-sim", "10"], dict(env, DISTSIM_THREADS="0"))
     assert p.returncode == 2 and "DISTSIM_THREADS" in p.stderr, p.stderr
+
+
+def test_one_thread_starts_no_thread_pool():
+    """One thread runs the plain kernels: numba's threading layer is never started (no
+    threads, no fork-join per slice)."""
+    import subprocess
+    code = ("from distsim.comm import SerialComm\n"
+            "from distsim.engine import Simulation\n"
+            "from distsim.networks.brunel import brunel\n"
+            "from distsim.kernels.threads import threading_layer\n"
+            "sim = Simulation(brunel(order=20), seed=1, comm=SerialComm(), threads=1).run(20.0)\n"
+            "print(sim.n_spikes > 0, threading_layer())\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "DISTSIM_THREADS"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["True", "None"]
