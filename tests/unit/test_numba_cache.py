@@ -148,12 +148,12 @@ def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     env = dict(os.environ, DISTSIM_CACHE_DIR=str(base), PYTHONPATH=ROOT)
     env.pop("NUMBA_CACHE_DIR", None)
     p = subprocess.run([sys.executable, "-m", "distsim", "warm"], env=env, cwd=ROOT,
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stderr
     script = tmp_path / "kernel_use.py"  # not coverage.py: numba imports a module "coverage"
     script.write_text(COVERAGE)
     p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", str(script), str(tmp_path)], env=env,
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+                       cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stderr[-3000:]
     missing = json.loads(p.stdout.strip().splitlines()[-1])
     assert missing == [], "compiled during an MPI run, not by distsim warm:\n" + "\n".join(missing)
