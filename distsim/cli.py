@@ -454,9 +454,10 @@ def _warm_exchange(comm):
                    Population("B", "iaf_psc_delta", 1, {"I_e": 800.0, "V_m": -70.0})],
                   [Projection("A", "B", "all_to_all", weight=0.1, delay_ms=2.0),
                    Projection("B", "A", "all_to_all", weight=0.1, delay_ms=2.0)])
-    sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(10.0)
-    sim.load_state(sim.state_dict())  # the checkpoint kernels (pool_dump, pool_load)
-    sim.run(10.0)
+    for T in (1, 2):  # the delivery on one thread and on two (deliver_parts)
+        sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), threads=T).run(10.0)
+        sim.load_state(sim.state_dict())  # the checkpoint kernels (pool_dump, pool_load)
+        sim.run(10.0)
     from .engine.exchange import warm_kernels
     warm_kernels()  # the slot overflow path too
 
