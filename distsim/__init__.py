@@ -1,7 +1,8 @@
 """distsim: a distributed spiking neural network simulator.
 
-Neurons are placed round-robin on MPI ranks, updated by numba kernels, and exchange spikes
-with Alltoallv every min-delay interval; results are bit-identical for any number of ranks.
+Neurons are placed round-robin on MPI ranks, updated by numba kernels (on one or more threads
+per rank), and exchange spikes with Alltoallv every min-delay interval; results are
+bit-identical for any number of ranks and threads.
 """
 import os as _os
 
@@ -166,4 +167,31 @@ def _numba_cache_setup():
     _set_numba_cache_dir(mine)
 
 
+def reserve_numba_threads(n):
+    """Let numba start at least ``n`` threads: numba fixes ``NUMBA_NUM_THREADS`` (default: the
+    CPUs this process may use) when it is imported, so raise it before that. A value the user
+    set, or numba already imported, is left alone (``Simulation`` then refuses a larger
+    thread count, naming NUMBA_NUM_THREADS). Returns None."""
+    import sys
+    if "numba" in sys.modules or "NUMBA_NUM_THREADS" in _os.environ:
+        return
+    try:
+        cpus = len(_os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = _os.cpu_count() or 1
+    if n > cpus:
+        _os.environ["NUMBA_NUM_THREADS"] = str(int(n))
+
+
+def _numba_threads_setup():
+    """``DISTSIM_THREADS`` above the CPU count (oversubscription, e.g. in tests) needs numba
+    to start that many threads."""
+    try:
+        n = int(_os.environ.get("DISTSIM_THREADS", ""))
+    except ValueError:
+        return  # Simulation reports the bad value
+    reserve_numba_threads(n)
+
+
 _numba_cache_setup()
+_numba_threads_setup()

@@ -1,8 +1,8 @@
 """Command line: ``distsim run | analyze | meanfield | models | warm``.
 
-    mpirun -n R distsim run MODEL_OR_FILE --seed S --t-sim MS [--t-presim MS]
+    mpirun -n R distsim run MODEL_OR_FILE --seed S --t-sim MS [--t-presim MS] [--threads T]
                             [--set KEY=VALUE ...] -o OUT.h5 [--overwrite] [--checkpoint-every MS]
-    mpirun -n R distsim run --resume OUT.h5 --t-sim MS
+    mpirun -n R distsim run --resume OUT.h5 --t-sim MS [--threads T]
     distsim analyze OUT.h5 [--t-start MS] [--json]
     distsim meanfield MODEL_OR_FILE [--set KEY=VALUE ...] [--json]
     distsim models [NAME] [--json]
@@ -312,11 +312,12 @@ def _run(args, comm, cleanup):
     check_run_times(args, net.dt_ms)
     check_memory(net, comm, args)
     STOP.check(comm)  # a signal during start-up: stop before the build
-    sim = Simulation(net, seed=seed, comm=comm, recorder=None, progress=not args.quiet)
+    sim = Simulation(net, seed=seed, comm=comm, recorder=None, progress=not args.quiet, threads=args.threads)
     info = sim.info()
     if comm.rank == 0 and not args.quiet:
         print(f"[distsim] {net.name}: {info['n_neurons']} neurons, {info['n_synapses']} synapses on "
-              f"{comm.size} rank(s), built in {info['build_time_s']:.2f} s", file=sys.stderr, flush=True)
+              f"{comm.size} rank(s) x {sim.threads} thread(s), built in {info['build_time_s']:.2f} s",
+              file=sys.stderr, flush=True)
     if args.resume:
         ckpt.restore(sim, cpath)
     dt = sim.dt
@@ -376,7 +377,7 @@ def _run(args, comm, cleanup):
                   f"({t_rec:.1f} ms recorded); {what}", file=sys.stderr, flush=True)
         return stop_exit_code(signum)
     if comm.rank == 0:
-        out = {k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "build_time_s",
+        out = {k: info[k] for k in ("n_neurons", "n_synapses", "n_ranks", "n_threads", "build_time_s",
                                     "peak_rss_bytes", "synapse_bytes", "n_spikes", "n_events")}
         out["presim_time_s"] = presim_time_s
         out["sim_time_s"] = info["sim_time_s"] - presim_time_s
@@ -390,12 +391,15 @@ def _run(args, comm, cleanup):
 
 
 def cmd_warm(args, comm):
-    """Compile (and cache) every numba kernel by running a tiny network of each model."""
+    """Compile (and cache) every numba kernel by running a tiny network of each model, on one
+    thread and on two (the threaded kernels: ``run_group_threads``, ``deliver_parts``,
+    ``scatter_parts``)."""
     from .engine import Simulation
     from .spec import Device, Network, Population, Projection
 
-    for model in ("iaf_psc_delta", "iaf_psc_exp", "iaf_psc_alpha", "gif_psc_exp", "iaf_cond_exp", "iaf_cond_alpha",
-                  "aeif_cond_exp", "hh_psc_alpha"):
+    models = ("iaf_psc_delta", "iaf_psc_exp", "iaf_psc_alpha", "gif_psc_exp", "iaf_cond_exp", "iaf_cond_alpha",
+              "aeif_cond_exp", "hh_psc_alpha")
+    for model, T in ((m, t) for t in (1, 2) for m in models):
         net = Network([Population("A", model, 4, {"I_e": 1000.0, "V_m": {"dist": "normal", "mean": -70.0, "std": 1.0}})],
                       [Projection("A", "A", "fixed_indegree", weight=1.0, delay_ms=0.2, indegree=2),
                        Projection("A", "A", "fixed_total_number", weight={"dist": "normal", "mean": 1.0, "std": 0.1},
@@ -411,13 +415,14 @@ def cmd_warm(args, comm):
                        Device("spike_recorder", ["A"]),
                        Device("voltmeter", ["A"], {"interval_ms": 0.1})])
         from .recording import MemoryRecorder
-        Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+        Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), threads=T).run(2.0)
     net = Network([Population("P", "gif_pop_psc_exp", 2, {"N": 10})],
                   [Projection("P", "P", "all_to_all", weight=1.0, delay_ms=0.5)],
                   [Device("step_current_generator", ["P"], {"amplitude_times_ms": [0.5], "amplitude_values_pA": [1.0]}),
                    Device("spike_recorder", ["P"]),
                    Device("multimeter", ["P"], {"interval_ms": 0.5, "record_from": ["n_events", "mean"]})], dt_ms=0.5)
-    Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(2.0)
+    for T in (1, 2):  # population nodes: the multiplicity event lists, per thread too
+        Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), threads=T).run(2.0)
     # spatial rules: grid and free positions, profile, mask, distance-dependent delay
     grid = {"kind": "grid", "shape": [8], "extent": [1.0], "edge_wrap": True}
     net = Network([Population("G", "iaf_psc_exp", 8, {"I_e": 400.0}, positions=grid),
@@ -479,9 +484,10 @@ def _warm_exchange(comm):
                    Population("B", "iaf_psc_delta", 1, {"I_e": 800.0, "V_m": -70.0})],
                   [Projection("A", "B", "all_to_all", weight=0.1, delay_ms=2.0),
                    Projection("B", "A", "all_to_all", weight=0.1, delay_ms=2.0)])
-    sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(10.0)
-    sim.load_state(sim.state_dict())  # the checkpoint kernels (pool_dump, pool_load)
-    sim.run(10.0)
+    for T in (1, 2):  # the delivery on one thread and on two (deliver_parts)
+        sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), threads=T).run(10.0)
+        sim.load_state(sim.state_dict())  # the checkpoint kernels (pool_dump, pool_load)
+        sim.run(10.0)
     from .engine.exchange import warm_kernels
     warm_kernels()  # the slot overflow path too
 
@@ -586,6 +592,10 @@ def build_parser():
                         "time (a multiple of dt)")
     r.add_argument("--resume", metavar="OUT.h5",
                    help="continue the run recorded in OUT.h5 (from OUT.h5.ckpt) up to --t-sim")
+    r.add_argument("--threads", type=int, metavar="T", default=None,
+                   help="numba threads per rank sharing the neuron update and the spike delivery "
+                        "(default: $DISTSIM_THREADS, else 1); results are bit-identical for any "
+                        "number of ranks and threads, and a checkpoint resumes with any")
     r.add_argument("--no-memory-check", action="store_true",
                    help="build even when the memory estimate exceeds what this node has "
                         "(also DISTSIM_MEMORY_CHECK=0)")
@@ -611,8 +621,14 @@ def main(argv=None):
         args = argparse.Namespace(cmd=argv[0], rest=argv[1:])
     else:
         args = build_parser().parse_args(argv)
+    if args.cmd == "warm":  # compiles the threaded kernels on 2 threads, also on 1 CPU
+        from . import reserve_numba_threads
+        reserve_numba_threads(2)
     if args.cmd != "run":
         return _main(args)
+    if args.threads is not None:  # before numba is imported: it fixes its thread pool then
+        from . import reserve_numba_threads
+        reserve_numba_threads(args.threads)
     STOP.install()  # before the slow imports and the build
     try:
         return _main(args)

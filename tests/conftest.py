@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+# thread tests run up to 3 numba threads on machines with fewer CPUs: numba fixes its pool
+# size when it is imported (after this file)
+os.environ.setdefault("NUMBA_NUM_THREADS", "4")
 
 
 def run_network(net, t_ms, seed=1, comm=None):

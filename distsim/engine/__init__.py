@@ -25,6 +25,36 @@ Contract of one min-delay slice ``[t0, t0 + M)`` (M = minimum network delay in s
 Nothing in the loop depends on the number of ranks: random streams are keyed by gid, and the
 delivery order is the global (stamp, gid) order, so every floating-point sum is the same.
 
+Ranks x threads (issue 14). With T numba threads per rank (``Simulation(threads=T)``,
+``distsim run --threads T``, ``DISTSIM_THREADS``) every thread owns fixed targets, and the
+rule that keeps results bit-identical for any number of ranks AND threads is: **a thread
+only computes values of neurons it owns, and every per-neuron sum is folded in the order
+of one thread.** Concretely:
+
+- update (step 2): each group's local neurons are split into T contiguous parts
+  (``kernels.driver.ThreadParts``); thread c advances part c through all M steps of the
+  slice (its input is complete, every delay being >= M): Poisson draws keyed by (device,
+  gid, step) summed in device order, the model's update on views of its rows, its input
+  rows cleared, its recorder columns. Each part writes its own output records; they are
+  merged step by step in part order, i.e. in (stamp, local index) order, the one-thread
+  output order;
+- delivery (steps 1 and 4): the local targets are split into T contiguous parts with about
+  equal in-degree (``engine.events.target_bounds``; not the update's parts: the two phases
+  are separated by the end of a parallel region). Thread t owns the event lists of part t
+  and its part of every synapse row (rows reordered by part once at build, stably, so each
+  target's synapses keep their order); it appends the events of every received spike in
+  (stamp, gid) order and later scatters its own lists into its own targets' input rows. A
+  target's events are therefore added in (stamp, gid, synapse) order, ordinary then
+  multiplicity events, exactly as with one thread;
+- exchange, devices that bypass the network, recorders and checkpoints stay on the rank's
+  main thread. A checkpoint stores pending events by target gid with each target's events
+  in order, so it resumes on any number of ranks and threads; the thread count is recorded
+  (``/meta`` n_threads, checkpoint ``n_threads_written``) as information only.
+
+One thread runs the plain kernels (``run_group``, ``deliver``, ``scatter``) and never starts
+numba's thread pool; T > 1 runs ``run_group_threads``, ``deliver_parts`` and
+``scatter_parts`` (two parallel regions per slice, plus one per group).
+
 Models and the driver (issue 15). A neuron model is one declaration (``distsim.models``:
 parameters, state, recordables, derived constants and one numba function for one neuron or
 one step of the whole group). ``Group.kernel_args`` builds, once per group, the grouped

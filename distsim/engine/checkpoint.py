@@ -28,8 +28,9 @@ the recorder positions and every dataset's name, shape and type) a SHA-256 (``he
 :func:`read_checked` verifies both and raises a SpecError naming the file and the dataset.
 
 Layout::
-  /            attrs: format, step, seed, dt_ms, n_neurons, n_ranks_written, spec_json,
-               spec_sha256, run_id, ring_slots, header_sha256
+  /            attrs: format, step, seed, dt_ms, n_neurons, n_ranks_written,
+               n_threads_written (information only: any number of ranks and threads
+               resumes it), spec_json, spec_sha256, run_id, ring_slots, header_sha256
   /state/<population>/<variable>   [population size] by gid offset
   /pending/<kind>/slot, /gid, /value   pending events (kind: single, multiple), list order,
                         slot = arrival step % ring_slots; records of plastic synapses in the
@@ -103,7 +104,8 @@ def _header_attrs(sim, state, run_id):
     the same on every rank)."""
     text = _spec_json(sim.net)
     return {"format": FORMAT, "step": int(state["step"]), "seed": sim.seed, "dt_ms": sim.dt,
-            "n_neurons": sim.n_neurons, "n_ranks_written": sim.size, "spec_json": text,
+            "n_neurons": sim.n_neurons, "n_ranks_written": sim.size,
+            "n_threads_written": int(getattr(sim, "threads", 1)), "spec_json": text,
             "spec_sha256": spec_sha256(text), "run_id": str(run_id or ""),
             "ring_slots": int(state["ring_slots"])}
 

@@ -95,7 +95,7 @@ class Plasticity:
         R_ev = events.R_ev
         for t, c in zip(self.tables, self.consts):
             while True:
-                pool = events.multiple
+                pool = events.thread0_pools()[1]  # one thread (Simulation refuses more)
                 kind = SYNAPSES[t.model].kind
                 if SYNAPSES[t.model].uses_post_history:
                     st = t.src_state

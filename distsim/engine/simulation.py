@@ -1,6 +1,7 @@
 """Build and run a validated Network on every rank of a communicator."""
 import math
 import os
+import os
 import resource
 import sys
 import time
@@ -16,6 +17,7 @@ from .plastic import Plasticity
 from ..kernels.delivery import sort_spikes
 from ..kernels.driver import GroupArgs, PoissonBlocks, Rec
 from ..kernels.poisson import stack_tables
+from ..kernels.threads import ENV as THREADS_ENV, default_threads, max_threads, use_threads
 from ..kernels.rng import TAG_ESCAPE, TAG_INIT, draw_per_gid, keys_per_gid
 from ..models import MODELS
 from ..partition import local_gids, local_range, n_local
@@ -47,6 +49,9 @@ class Group:
         self.dt = 0.1
         self.args = None  # the driver's grouped kernel arguments (kernels.driver.GroupArgs)
         self.kernel = None  # the driver's compiled entry point for these argument types
+        self.threads = 1  # threads that share the update (kernels.driver.run_group_threads)
+        self.tparts = None  # their parts of the group (kernels.driver.ThreadParts)
+        self.kernel_threads = None  # the compiled entry point of run_group_threads
 
     def kernel_args(self, pg):
         """Build :attr:`args` (kernels.driver.GroupArgs) from the state, parameter and
@@ -68,6 +73,24 @@ class Group:
         return {var: arr[a:b] for var, arr in self.state.items()}
 
 
+def _check_threads(threads):
+    """The thread count (int >= 1) from ``threads`` or, when None, ``DISTSIM_THREADS``;
+    SpecError when it is not an integer >= 1 or above what numba can start here."""
+    if threads is None:
+        try:
+            threads = default_threads()
+        except ValueError as e:
+            raise SpecError(THREADS_ENV, os.environ.get(THREADS_ENV), "must be an integer >= 1") from e
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise SpecError("threads", threads, "must be an integer >= 1")
+    if threads > max_threads():
+        raise SpecError("threads", int(threads), f"must be at most NUMBA_NUM_THREADS = {max_threads()} (the "
+                                                  "threads numba may start in this process); set "
+                                                  "NUMBA_NUM_THREADS (or DISTSIM_THREADS) before starting "
+                                                  "Python to allow more")
+    return int(threads)
+
+
 def _ident(*parts):
     """Stable small integer for a name (stream keys must not depend on Python's hash seed)."""
     return zlib.crc32("/".join(str(p) for p in parts).encode())
@@ -82,7 +105,9 @@ class Simulation:
     """A network built on this rank; :meth:`run` advances it.
 
     ``recorder`` receives spikes and samples (see ``distsim.recording``); ``progress`` makes
-    rank 0 print simulated time, real-time factor and time left.
+    rank 0 print simulated time, real-time factor and time left. ``threads``: numba threads
+    of this rank that share the neuron update and the delivery (None: ``DISTSIM_THREADS``,
+    else 1; see ``kernels.threads``); results do not depend on it.
 
     ``loop``: "compiled" (default; environment ``DISTSIM_LOOP``) runs many slices in one
     numba call (``engine.loop``) and returns to Python only at boundaries the user sees;
@@ -95,10 +120,11 @@ class Simulation:
     """
 
     def __init__(self, net, seed=12345, comm=None, recorder=None, progress=False, loop=None,
-                 chunk_ms=None):
+                 chunk_ms=None, threads=None):
         validate(net)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
             raise SpecError("seed", seed, "must be an integer in [0, 2**63)")
+        self.threads = _check_threads(threads)
         self.net = net
         self.seed = int(seed)
         self.comm = comm if comm is not None else get_comm()
@@ -158,6 +184,9 @@ class Simulation:
                                   progress=_BuildProgress(net) if self.progress and rank == 0 else None)
         # plastic projections (distsim.synapses) keep their own tables (engine.plastic)
         self.plastic = Plasticity(self) if any(pr.synapse is not None for pr in net.projections) else None
+        if self.plastic is not None and self.threads > 1:
+            raise SpecError("threads", self.threads, "must be 1 for a network with plastic synapses "
+                            "(plastic delivery is not threaded yet)")
         dmin, dmax = self.syn.delay_range()
         if self.plastic is not None:
             pmin, pmax = self.plastic.delay_range()
@@ -179,7 +208,11 @@ class Simulation:
         n = self.n_local
         self.ring_ex = np.zeros((self.R, n))
         self.ring_in = np.zeros((self.R, n))
-        self.events = EventLists(self.R_ev)
+        # with threads: each owns a part of the targets, its event lists, and a part of
+        # every group's neurons (the two partitions need not agree; see engine contract)
+        self.events = EventLists(self.R_ev, self.syn, self.n_local, self.threads)
+        for g in self.groups:
+            g.threads = self.threads
         # current input (dc/step/ac/noise generators) only when there is such a device: no rows else
         self.ring_cur = np.zeros((self.R if self.current_devs or self.current_kernels else 0, n))
         self.out_idx = np.empty(max(n, 1) * self.min_delay, dtype=np.int64)
@@ -336,10 +369,11 @@ class Simulation:
         may not), and no model of the network replaces ``update`` (a Python check after
         every slice, e.g. aeif_cond_exp's instability check; those run the Python path).
         Not yet inside the compiled loop, so also run by the Python path: plastic projections
-        (``engine.plastic``) and the ac/noise current kernels (``kernels.currents``)."""
+        (``engine.plastic``), the ac/noise current kernels (``kernels.currents``) and more
+        than one thread (the threaded kernels run one parallel region each in Python)."""
         from ..models.base import NeuronModel
         base = NeuronModel.__dict__["update"].__func__
-        return (self.loop == "compiled" and hasattr(self.exchange._op, "compiled")
+        return (self.loop == "compiled" and hasattr(self.exchange._op, "compiled") and self.threads == 1
                 and self.plastic is None and not self.current_kernels
                 and all(getattr(g.model.update, "__func__", None) is base for g in self.groups))
 
@@ -361,6 +395,7 @@ class Simulation:
         every = None
         if checkpoint_every_ms:
             every = max(1, int(round(checkpoint_every_ms / self.dt)))
+        use_threads(self.threads)
         wall0 = time.perf_counter()
         last_print = wall0
         if self.recorder is not None:
@@ -527,6 +562,7 @@ class Simulation:
             "n_neurons": self.n_neurons,
             "n_synapses": int(self.n_synapses),
             "n_ranks": self.size,
+            "n_threads": self.threads,
             "dt_ms": self.dt,
             "t_sim_ms": t_ms,
             "build_time_s": self.comm.allreduce_max(self.build_time_s),
@@ -843,14 +879,16 @@ class _CompiledLoop:
         self.flags[L.F_STOP_REQ] = int(sim.stop_requested)
         n0 = self.flags[L.F_SPIKES], self.flags[L.F_EVENTS], self.flags[L.F_SECOND]
         ev = sim.events
+        single, multiple = ev.thread0_pools()  # the loop runs one thread (uses_compiled_loop)
         args = (self.groups, self.recs, self.rows, self.dev, (sim.ring_ex, sim.ring_in, sim.ring_cur),
-                (sim.out_idx, sim.out_stamp, sim.out_mult), ev.single, ev.multiple, sim.R_ev,
+                (sim.out_idx, sim.out_stamp, sim.out_mult), single, multiple, sim.R_ev,
                 x.compiled(), self.syn, sim.spike_rec_mask, self.spk_g, self.spk_s, self.flags,
                 int(t0), int(end), int(boundary), int(M), int(sim.R), int(sim.n_neurons),
                 int(sim.size), int(sim.rank), bool(sim.has_multiplicity), bool(recording))
         if self.fn is None:
             self.fn = L.typed_loop(args, self.cached)
-        status, step, ev.single, ev.multiple, self.spk_g, self.spk_s, self.n_rec = self.fn(*args)
+        status, step, single, multiple, self.spk_g, self.spk_s, self.n_rec = self.fn(*args)
+        ev.set_thread0_pools(single, multiple)  # possibly grown inside the call
         sim.n_spikes += int(self.flags[L.F_SPIKES] - n0[0])
         sim.n_events += int(self.flags[L.F_EVENTS] - n0[1])
         x.n_second_rounds += int(self.flags[L.F_SECOND] - n0[2])

@@ -50,7 +50,8 @@ import hashlib
 import os
 from collections import namedtuple
 
-from numba import njit
+import numpy as np
+from numba import njit, prange
 from numba.core import caching as _caching
 from numba.extending import overload
 
@@ -185,30 +186,63 @@ for _loc in (_DriverInTreeLocator, _DriverUserDirLocator):  # user dir first
         _caching.CacheImpl._locator_classes.insert(0, _loc)
 
 
-@njit(cache=True)
-def run_group(g, t0, nsteps, R, rings, out, n_out, rec):
-    """Advance group ``g`` (:data:`GroupArgs`) over steps t0 .. t0+nsteps-1.
+def slice_fields(t, a, b):
+    """The named tuple of t's arrays restricted to rows a..b-1 (views, the same types).
+    Callable from numba only."""
+    raise NotImplementedError("slice_fields is compiled by numba")
 
-    rings: (network input ex, in, current input) rows ``[R, n_local]`` (row s % R in step s,
-    cleared when read); out: (local index, stamp, multiplicity) output arrays, filled from
-    position n_out; rec: :data:`Rec`. Returns (new output count, next free sample row)."""
+
+@overload(slice_fields)
+def _slice_fields(t, a, b):
+    cls = getattr(t, "instance_class", None)
+    if cls is None:
+        return None
+    src = ("def impl(t, a, b):\n    return cls("
+           + ", ".join(f"t[{i}][a:b]" for i in range(len(t))) + ")\n")
+    ns = {"cls": cls}
+    exec(src, ns)  # one constructor per arity, as params_at
+    return ns["impl"]
+
+
+#: a group's parts for threads (:func:`run_group_threads`): bounds int64[T+1] (part c is
+#: the group's neurons bounds[c] .. bounds[c+1]-1, ascending), scratch output records
+#: (local index, stamp, multiplicity: int64[n x slice length], part c from bounds[c] x
+#: slice length) and count int64[T] (records of each part)
+ThreadParts = namedtuple("ThreadParts", "bounds idx stamp mult count")
+
+
+@njit
+def _advance(g, a, b, t0, nsteps, R, rings, out_idx, out_stamp, out_mult, n_out, rec):
+    """Advance neurons a..b-1 of group g (indices within the group) over steps
+    t0 .. t0+nsteps-1 (see :func:`run_group`), writing their output records from position
+    n_out. Everything it reads or writes belongs to these neurons (their state, input
+    rows, Poisson input, recorder columns), so parts of a group can run at once on
+    threads, and each neuron's arithmetic is the same whatever the parts are.
+    Returns (new output count, next free sample row). Not cached itself: compiled into
+    run_group and run_group_threads."""
     lo = g.lo
-    hi = g.hi
-    n = hi - lo
-    S = g.S
+    n = b - a
+    la = lo + a
+    lb = lo + b
     pb = g.pg
+    shared = g.shared
+    # zero-based views of this part's rows: the model's loop vectorises as on a whole group
+    S = slice_fields(g.S, a, b)
+    P = g.P if shared else slice_fields(g.P, a, b)
+    keys = g.keys[a:b] if g.keys.shape[0] > 0 else g.keys
+    pex = g.pex[a:b]
+    pin = g.pin[a:b]
+    spk = g.spk[a:b]
+    cur = g.cur[a:b]
     ring_cur = rings[2]
-    out_idx, out_stamp, out_mult = out
     rec_row = rec.row
     nrec = rec.idx.shape[0]
-    spk = g.spk
     for s in range(t0, t0 + nsteps):
         slot = s % R
-        _poisson_step(s, n, pb.j0, pb.j1, pb.kptr, pb.iptr, pb.tab, pb.w, pb.start, pb.stop,
+        _poisson_step(s, a, b, pb.j0, pb.j1, pb.kptr, pb.iptr, pb.tab, pb.w, pb.start, pb.stop,
                       pb.keys, pb.idx, pb.tables, g.pex, g.pin)
-        # zero-based row views: the loop below vectorises
-        x = StepIn(s, rings[0][slot, lo:hi], rings[1][slot, lo:hi], g.pex, g.pin, g.keys)
-        neurons_step(n, S, g.P, g.shared, x, spk)
+        x = StepIn(s, rings[0][slot, la:lb], rings[1][slot, la:lb], pex, pin, keys)
+        neurons_step(n, S, P, shared, x, spk)
         rex = x.rex
         rin = x.rin
         for j in range(n):  # the step's network input is used: clear its rows
@@ -216,13 +250,13 @@ def run_group(g, t0, nsteps, R, rings, out, n_out, rec):
             rin[j] = 0.0
         # end of step: current input for the next step (NEST order), spikes, samples
         if ring_cur.shape[0] > 0:
-            cur = g.cur
+            rc = ring_cur[slot, la:lb]
             for j in range(n):
-                cur[j] = ring_cur[slot, lo + j]
-                ring_cur[slot, lo + j] = 0.0
+                cur[j] = rc[j]
+                rc[j] = 0.0
         for j in range(n):
             if spk[j] != 0:
-                out_idx[n_out] = lo + j
+                out_idx[n_out] = la + j
                 out_stamp[n_out] = s + 1
                 out_mult[n_out] = spk[j]
                 n_out += 1
@@ -230,28 +264,99 @@ def run_group(g, t0, nsteps, R, rings, out, n_out, rec):
             for v in range(rec.codes.shape[0]):
                 arr = g.rec_vars[rec.codes[v]]
                 for k in range(nrec):
-                    rec.buf[rec_row, v * nrec + k] = arr[rec.idx[k] - lo]
+                    i = rec.idx[k]
+                    if la <= i < lb:
+                        rec.buf[rec_row, v * nrec + k] = arr[i - lo]
             rec_row += 1
     return n_out, rec_row
 
 
-def typed_entry(args):
-    """The compiled entry point of :func:`run_group` for the types of ``args`` (compiled or
+@njit(cache=True)
+def run_group(g, t0, nsteps, R, rings, out, n_out, rec):
+    """Advance group ``g`` (:data:`GroupArgs`) over steps t0 .. t0+nsteps-1.
+
+    rings: (network input ex, in, current input) rows ``[R, n_local]`` (row s % R in step s,
+    cleared when read); out: (local index, stamp, multiplicity) output arrays, filled from
+    position n_out; rec: :data:`Rec`. Returns (new output count, next free sample row)."""
+    return _advance(g, 0, g.hi - g.lo, t0, nsteps, R, rings, out[0], out[1], out[2], n_out, rec)
+
+
+@njit(cache=True)
+def run_group_threads(g, tp, t0, nsteps, R, rings, out, n_out, rec):
+    """:func:`run_group` with the group's neurons split into parts (``tp``,
+    :data:`ThreadParts`), one per thread. Each part advances its own neurons through all
+    the steps (the slice's input is complete: every delay is at least the slice), into its
+    own output records; these are then merged in (stamp, local index) order, the order of
+    :func:`run_group`. Bit-identical to run_group for any number of parts."""
+    # numba's parallel loops take only flat tuples that are arguments of the function (numba
+    # issues 9098, 10139): hand over the group's fields, the loop rebuilds GroupArgs
+    lo, hi, shared, S, P, cur, rec_vars, keys, pg, pex, pin, spk = g
+    _run_parts(lo, hi, shared, S, P, cur, rec_vars, keys, pg, pex, pin, spk, tp.bounds, tp.idx,
+               tp.stamp, tp.mult, tp.count, t0, nsteps, R, rings, rec)
+    bounds = tp.bounds
+    T = bounds.shape[0] - 1
+    out_idx, out_stamp, out_mult = out
+    pos = np.empty(T, np.int64)
+    for c in range(T):
+        pos[c] = bounds[c] * nsteps
+    for s in range(t0 + 1, t0 + nsteps + 1):  # step by step, parts in index order
+        for c in range(T):
+            p = pos[c]
+            e = bounds[c] * nsteps + tp.count[c]
+            while p < e and tp.stamp[p] == s:
+                out_idx[n_out] = tp.idx[p]
+                out_stamp[n_out] = s
+                out_mult[n_out] = tp.mult[p]
+                n_out += 1
+                p += 1
+            pos[c] = p
+    rec_row = rec.row
+    if rec.idx.shape[0] > 0:  # the samples _advance took (the same count in every part)
+        rec_row += (t0 + nsteps) // rec.interval - t0 // rec.interval
+    return n_out, rec_row
+
+
+@njit(parallel=True)
+def _run_parts(lo, hi, shared, S, P, cur, rec_vars, keys, pg, pex, pin, spk, bounds, idx, stamp,
+               mult, count, t0, nsteps, R, rings, rec):
+    """Part c (``bounds``) on thread c (see :func:`run_group_threads`). Writes go to arrays
+    that are arguments themselves or happen in called functions: numba lost writes made
+    in a parallel loop into arrays of tuple arguments (numba issue 5872). Not cached
+    itself."""
+    for c in prange(bounds.shape[0] - 1):
+        g = GroupArgs(lo, hi, shared, S, P, cur, rec_vars, keys, pg, pex, pin, spk)
+        base = bounds[c] * nsteps
+        e, r = _advance(g, bounds[c], bounds[c + 1], t0, nsteps, R, rings, idx, stamp, mult, base,
+                        rec)
+        count[c] = e - base
+
+
+def thread_parts(n, T, nsteps):
+    """:data:`ThreadParts` of a group of n neurons for T threads and slices of up to nsteps
+    steps: T parts of n // T or n // T + 1 neurons."""
+    bounds = np.array([c * n // T for c in range(T + 1)], dtype=np.int64)
+    m = max(n * nsteps, 1)
+    return ThreadParts(bounds, np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64),
+                       np.zeros(T, np.int64))
+
+
+def typed_entry(args, threads=False):
+    """The compiled entry point of :func:`run_group` (``threads``: of
+    :func:`run_group_threads`) for the types of ``args`` (compiled or
     loaded from the cache on first use). Calling it skips numba's per-call type dispatch,
     which for a tuple of ~50 arrays costs about 0.5 ms (it types every array in Python); a
     group's argument types never change, so the engine looks this up once per group."""
     from numba import typeof
     sig = tuple(typeof(a) for a in args)
-    fn = run_group
+    fn = run_group_threads if threads else run_group
     if not type(args[0].S).__module__.startswith("distsim."):
         # a model declared outside distsim: numba's cache index would name its classes, and
         # every later process sharing the cache would have to import them to read it
-        global _run_group_uncached
-        if _run_group_uncached is None:
-            _run_group_uncached = njit(run_group.py_func)
-        fn = _run_group_uncached
+        if fn.py_func not in _uncached:
+            _uncached[fn.py_func] = njit(fn.py_func)
+        fn = _uncached[fn.py_func]
     fn.compile(sig)
     return fn.overloads[sig].entry_point
 
 
-_run_group_uncached = None  # run_group without the cache, for models outside distsim
+_uncached = {}  # run_group(_threads) without the cache, for models outside distsim

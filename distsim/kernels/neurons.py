@@ -28,37 +28,42 @@ _S1 = np.uint64(1)
 
 
 @njit(inline="always", cache=True)
-def _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop,
+def _poisson_step(s, a, b, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, pb_stop,
                   pb_keys, pb_idx, tables, pex, pin):
-    """Poisson input of step s for the group's n neurons into pex (w >= 0) and pin (w < 0).
+    """Poisson input of step s for the group's neurons a..b-1 into pex (w >= 0) and pin
+    (w < 0) (a thread's part of the group; 0, n for all of it).
 
     Block b covers group neurons j0..j1-1 (or, when pb_iptr[b] >= 0, the neurons listed in
     pb_idx from there), all with one CDF table (offset pb_tab[b] in ``tables``), weight
     pb_w[b] and active arrival steps [pb_start[b], pb_stop[b]). Blocks are in device order,
-    so every neuron sums its inputs in the same order on any number of ranks. The table's
+    so every neuron sums its inputs in the same order on any number of ranks and threads
+    (a neuron's draws and sums do not depend on which part computes them). The table's
     first BRANCHLESS thresholds are hoisted out of the loop over neurons, which then
     vectorises (about 2 ns a draw).
     """
-    for j in range(n):
+    for j in range(a, b):
         pex[j] = 0.0
         pin[j] = 0.0
     sg = np.uint64(s) * GOLDEN
-    for b in range(pb_j0.shape[0]):
-        if s < pb_start[b] or s >= pb_stop[b]:
+    for bl in range(pb_j0.shape[0]):
+        if s < pb_start[bl] or s >= pb_stop[bl]:
             continue
-        o = pb_tab[b]
-        w = pb_w[b]
-        kp = pb_kptr[b]
+        o = pb_tab[bl]
+        w = pb_w[bl]
+        kp = pb_kptr[bl]
         thr = tables[o:o + BRANCHLESS].copy()  # a private copy: lets LLVM keep it in registers
         dest = pex if w >= 0.0 else pin
-        j0 = pb_j0[b]
-        nb = pb_j1[b] - j0
-        ip = pb_iptr[b]
+        j0 = pb_j0[bl]
+        ip = pb_iptr[bl]
         tail = False
         if ip < 0:  # contiguous neurons: this loop vectorises (zero-based views help LLVM)
-            kk = pb_keys[kp:kp + nb]
-            dd = dest[j0:j0 + nb]
-            for q in range(nb):
+            q0 = max(j0, a) - j0  # the block's neurons in [a, b)
+            q1 = min(pb_j1[bl], b) - j0
+            if q1 <= q0:
+                continue
+            kk = pb_keys[kp + q0:kp + q1]
+            dd = dest[j0 + q0:j0 + q1]
+            for q in range(q1 - q0):
                 u = np.int64(mix64(kk[q] + sg) >> _S1)
                 k = 0
                 for m in range(BRANCHLESS):
@@ -66,23 +71,30 @@ def _poisson_step(s, n, pb_j0, pb_j1, pb_kptr, pb_iptr, pb_tab, pb_w, pb_start, 
                 tail |= k == BRANCHLESS
                 dd[q] += w * k
         else:
-            kk = pb_keys[kp:kp + nb]
-            ii = pb_idx[ip:ip + nb]
-            for q in range(nb):
+            q0 = 0
+            q1 = pb_j1[bl] - j0
+            kk = pb_keys[kp:kp + q1]
+            ii = pb_idx[ip:ip + q1]
+            for q in range(q1):
+                jj = ii[q]
+                if jj < a or jj >= b:
+                    continue
                 u = np.int64(mix64(kk[q] + sg) >> _S1)
                 k = 0
                 for m in range(BRANCHLESS):
                     k += u >= thr[m]
                 tail |= k == BRANCHLESS
-                dest[ii[q]] += w * k
+                dest[jj] += w * k
         if tail:  # rare: counts of BRANCHLESS or more continue the search in the full table
-            for q in range(nb):
+            for q in range(q0, q1):
+                j = j0 + q if ip < 0 else pb_idx[ip + q]
+                if j < a or j >= b:
+                    continue
                 u = np.int64(mix64(pb_keys[kp + q] + sg) >> _S1)
                 k = BRANCHLESS
                 if u >= tables[o + k - 1]:
                     while u >= tables[o + k]:
                         k += 1
-                    j = j0 + q if ip < 0 else pb_idx[ip + q]
                     dest[j] += w * (k - BRANCHLESS)
 
 

@@ -183,7 +183,16 @@ class NeuronModel:
     def update(cls, g, t0, nsteps, R, rings, out, n_out, rec):
         """Run group ``g`` (engine Group) over a slice with the generic driver; returns
         (output record count, next sample row)."""
-        from ..kernels.driver import typed_entry
+        from ..kernels.driver import thread_parts, typed_entry
+        T = getattr(g, "threads", 1)
+        if T > 1:  # parts of the group on T threads (kernels.driver.run_group_threads)
+            n = g.hi - g.lo
+            if g.tparts is None or g.tparts.idx.shape[0] < n * nsteps:
+                g.tparts = thread_parts(n, T, nsteps)
+            args = (g.args, g.tparts, t0, nsteps, R, rings, out, n_out, rec)
+            if g.kernel_threads is None:
+                g.kernel_threads = typed_entry(args, threads=True)
+            return g.kernel_threads(*args)
         args = (g.args, t0, nsteps, R, rings, out, n_out, rec)
         if g.kernel is None:
             g.kernel = typed_entry(args)

@@ -6,7 +6,8 @@ Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libso
     /meta                               attrs: layout_version (2), complete (1 once the run
                                         reached its end; 0 while running, stopped or killed),
                                         run_id, spec_sha256, dt_ms,
-                                        seed, n_ranks, model, spec_json,
+                                        seed, n_ranks, n_threads (per rank;
+                                        information only), model, spec_json,
                                         reference_rates_json, versions_json, t_presim_ms,
                                         t_sim_ms, t_flushed_ms, and at close build_time_s,
                                         sim_time_s, rtf, n_synapses, peak_rss_bytes
@@ -212,6 +213,7 @@ class HDF5Recorder:
         meta = {"layout_version": LAYOUT_VERSION, "complete": np.int8(0), "run_id": str(self.run_id),
                 "spec_sha256": spec_sha256(text),
                 "dt_ms": self.dt, "seed": int(sim.seed), "n_ranks": int(self.size),
+                "n_threads": int(getattr(sim, "threads", 1)),
                 "model": str(net.name),
                 "spec_json": text,
                 "versions_json": json.dumps(versions(), sort_keys=True),
@@ -225,6 +227,7 @@ class HDF5Recorder:
         if any(p.positions is not None for p in net.populations):
             from ..connectivity.spatial import network_positions
             self._pos_arrays = network_positions(net, sim.seed)
+        self.n_threads = int(getattr(sim, "threads", 1))
         if self.resume is not None:
             self._on_writer(self._reopen, self.resume, sim.step)
         else:
@@ -262,6 +265,7 @@ class HDF5Recorder:
         m.attrs["t_flushed_ms"] = step * self.dt
         m.attrs["t_sim_ms"] = step * self.dt
         m.attrs["n_ranks"] = int(self.size)
+        m.attrs["n_threads"] = self.n_threads  # of this segment
         f.flush()
 
     @staticmethod

@@ -3,6 +3,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+os.environ.setdefault("NUMBA_NUM_THREADS", "4")  # ranks x threads tests, before numba is imported
 
 
 def pytest_configure(config):

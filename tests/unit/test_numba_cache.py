@@ -117,7 +117,8 @@ COVERAGE = textwrap.dedent("""
         for kv in sets:
             args += ["--set", kv]
         assert main(args) == 0, name
-        assert main(["run", "--resume", path, "--t-sim", "20", "-q"]) == 0, name
+        # resumed on 2 threads: the threaded kernels (and the event lists per thread)
+        assert main(["run", "--resume", path, "--t-sim", "20", "-q", "--threads", "2"]) == 0, name
     # the RKF45 models (no built-in network uses them) from a spec file, with a multimeter
     for model in ("iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp", "hh_psc_alpha"):
         path = os.path.join(out, f"{model}.toml")
@@ -195,7 +196,7 @@ def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     env = dict(os.environ, DISTSIM_CACHE_DIR=str(base), PYTHONPATH=ROOT)
     env.pop("NUMBA_CACHE_DIR", None)
     p = subprocess.run([sys.executable, "-m", "distsim", "warm"], env=env, cwd=ROOT,
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stderr
     script = tmp_path / "kernel_use.py"  # not coverage.py: numba imports a module "coverage"
     script.write_text(COVERAGE)
@@ -203,7 +204,7 @@ def test_warm_compiles_every_kernel_an_mpi_run_uses(tmp_path):
     spec.write_text(CURRENTS)
     p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", str(script), str(tmp_path), str(spec)],
                        env=env,
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+                       cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stderr[-3000:]
     missing = json.loads(p.stdout.strip().splitlines()[-1])
     assert missing == [], "compiled during an MPI run, not by distsim warm:\n" + "\n".join(missing)

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     -n) n="$2"; shift 2 ;;
     --ntasks=*) n="${1#--ntasks=}"; shift ;;
-    --kill-on-bad-exit*|--mpi=*|--cpu-bind=*) shift ;;
+    --kill-on-bad-exit*|--mpi=*|--cpu-bind=*|--cpus-per-task=*) shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -91,6 +91,14 @@ def test_templates_promise_what_the_readme_says():
         for line in text.splitlines():
             if line.lstrip().startswith("srun"):
                 assert "--mpi=" in line, (name, line)
+    # ranks x threads: each rank runs as many numba threads as SLURM gave its task
+    for name in ("microcircuit.sbatch", "scaling_sweep.sbatch"):
+        text = texts[name]
+        assert _sbatch_option(text, "cpus-per-task") and 'THREADS="${SLURM_CPUS_PER_TASK:-1}"' in text, name
+        # every distsim run (the microcircuit's new run and its resume) passes it on
+        assert text.count('--threads "$THREADS"') == text.count("run_args=(") + ("run_args=(" not in text), name
+        assert '--cpus-per-task="$THREADS"' in text, name  # srun does not inherit it
+    assert _sbatch_option(texts["microcircuit.sbatch"], "ntasks-per-node")
     mc = texts["microcircuit.sbatch"]
     assert _sbatch_option(mc, "signal").startswith("TERM@")  # SIGTERM to the ranks before the limit
     assert re.search(r"^#SBATCH --requeue$", mc, re.M)
