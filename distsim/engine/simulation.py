@@ -799,7 +799,7 @@ class Simulation:
         for g in self.groups:
             for key, v in self.initial_state[id(g)].items():
                 g.state[key][...] = v
-        self.events = EventLists(self.R_ev)
+        self.events._empty()  # empty lists; the thread partition of the targets is kept
         self._build_devices()  # every device from t = 0, with its parameters as last set
         self.ring_ex[...] = 0.0
         self.ring_in[...] = 0.0
