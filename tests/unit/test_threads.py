@@ -280,3 +280,18 @@ def test_one_thread_starts_no_thread_pool():
                        timeout=600)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["True", "None"]
+
+
+def test_threads_choose_the_python_path_and_plastic_synapses_refuse_threads():
+    """The compiled step loop runs one thread; plastic delivery is not threaded yet, so a
+    network with plastic synapses and threads > 1 is refused, naming the setting."""
+    net = Network([Population("A", "iaf_psc_alpha", 4, {"I_e": 400.0})],
+                  [Projection("A", "A", "all_to_all", weight=1.0, delay_ms=1.0)])
+    assert Simulation(net, seed=1, comm=SerialComm(), threads=1).uses_compiled_loop()
+    assert not Simulation(net, seed=1, comm=SerialComm(), threads=2).uses_compiled_loop()
+    plastic = Network([Population("A", "iaf_psc_alpha", 4, {"I_e": 400.0})],
+                      [Projection("A", "A", "all_to_all", weight=1.0, delay_ms=1.0,
+                                  synapse={"model": "stdp_synapse", "Wmax": 100.0})])
+    Simulation(plastic, seed=1, comm=SerialComm(), threads=1).run(5.0)
+    with pytest.raises(SpecError, match="threads"):
+        Simulation(plastic, seed=1, comm=SerialComm(), threads=2)
