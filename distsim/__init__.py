@@ -183,6 +183,24 @@ def reserve_numba_threads(n):
         _os.environ["NUMBA_NUM_THREADS"] = str(int(n))
 
 
+def _threading_layer_setup():
+    """numba's threading layer defaults to ``workqueue`` (the user's NUMBA_THREADING_LAYER
+    wins). Why: numba's default here is ``omp`` (GNU OpenMP), and a process that ran distsim
+    on 2 omp threads and then NEST (which brings its own OpenMP runtime) crashed with a
+    segmentation fault in ``nest.ResetKernel`` (the test suite, PyNN comparisons); and under
+    load 2 omp threads were 2.5-6x slower than 1 thread while workqueue was not."""
+    if "NUMBA_THREADING_LAYER" in _os.environ:
+        return
+    _os.environ["NUMBA_THREADING_LAYER"] = "workqueue"
+    import sys
+    if "numba" in sys.modules:  # imported before distsim: numba reads its config at import
+        from numba.core import config
+        config.THREADING_LAYER = "workqueue"
+
+
+_threading_layer_setup()
+
+
 def _numba_threads_setup():
     """``DISTSIM_THREADS`` above the CPU count (oversubscription, e.g. in tests) needs numba
     to start that many threads."""

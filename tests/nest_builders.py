@@ -7,6 +7,7 @@ convention of :mod:`analysis.stats`). Times in ms, activities in spikes/s.
 """
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -256,3 +257,43 @@ def within_spread(ours, ref, alpha=0.01):
     t_max = float(student_t.ppf(1 - alpha / 2, dof))
     return {"ours_mean": float(a.mean()), "ours_sd": float(a.std(ddof=1)), "ref_mean": float(b.mean()),
             "sd_ref": float(b.std(ddof=1)), "diff": d, "se": se, "t": t, "t_max": t_max, "ok": abs(t) <= t_max}
+
+
+def validate(network, seeds, t_sim, t_start, overrides=None, ranks=1, progress=True):
+    """Run both simulators (distsim on ``ranks`` MPI ranks); returns the result dict
+    (per-seed values and comparisons)."""
+    from distsim.networks import build_builtin
+
+    net = build_builtin(network, overrides or {})
+    sizes = {p.name: p.n for p in net.populations}
+    per = {"distsim": [], "nest": []}
+    for sim, fn in (("distsim", network_spikes_distsim), ("nest", network_spikes_nest)):
+        for k in range(seeds):
+            t0 = time.perf_counter()
+            extra = {"ranks": ranks, "builtin": (network, overrides or {})} if sim == "distsim" else {}
+            spikes, build_s, sim_s = fn(net, 1000 + k, t_sim, **extra)
+            m = rate_cv(spikes, sizes, t_start, t_sim, net.dt_ms)
+            per[sim].append({"seed": 1000 + k, "build_s": build_s, "sim_s": sim_s, **m})
+            if progress:
+                print(f"[validation] {network} {sim} seed {1000 + k}: "
+                      + ", ".join(f"{p} {v['rate']:.2f}/s CV {v['cv']:.3f}" for p, v in m.items())
+                      + f" ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    comp = {}
+    for p in sizes:
+        for q in ("rate", "cv"):
+            comp[f"{p}/{q}"] = within_spread([r[p][q] for r in per["distsim"]], [r[p][q] for r in per["nest"]])
+    return {"network": network, "overrides": overrides or {}, "seeds": seeds, "distsim_ranks": ranks, "t_sim_ms": t_sim,
+            "t_start_ms": t_start, "runs": per, "comparison": comp,
+            "ok": all(c["ok"] for c in comp.values())}
+
+
+def markdown(res):
+    lines = [f"{res['network']}: distsim ({res['distsim_ranks']} rank(s)) vs NEST 3.10 (1 thread), {res['seeds']} "
+             f"seeds each, window "
+             f"({res['t_start_ms']:g}, {res['t_sim_ms']:g}] ms",
+             "", "| measure | distsim mean +- sd | NEST mean +- sd | diff | t | within spread (abs t <= t_max) |",
+             "|---|---|---|---|---|---|"]
+    for k, c in res["comparison"].items():
+        lines.append(f"| {k} | {c['ours_mean']:.3f} +- {c['ours_sd']:.3f} | {c['ref_mean']:.3f} +- {c['sd_ref']:.3f} "
+                     f"| {c['diff']:+.3f} | {c['t']:+.2f} | {'yes' if c['ok'] else 'NO'} ({c['t_max']:.2f}) |")
+    return "\n".join(lines)

@@ -12,7 +12,7 @@ from distsim.kernels.rng import TAG_POISSON, keys_per_gid
 @njit(cache=False)
 def _counts(steps, n, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, out):
     for s in range(steps):
-        _poisson_step(s, n, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)
+        _poisson_step(s, 0, n, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)
         out[s] = a11
     return out
 

@@ -357,8 +357,10 @@ def test_lock_is_released_at_every_exit(runs, tmp_path):
         from distsim.cli import main
         sys.exit(main(sys.argv[1:]))
     """))
+    # the failure is injected into the Python slice path (the compiled loop does not call _slice)
     p = subprocess.run([sys.executable, str(script), "run"] + MODEL + ["--t-sim", "10", "-o", out, "--overwrite"],
-                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+                       capture_output=True, text=True, timeout=300, cwd=ROOT,
+                       env=dict(os.environ, DISTSIM_LOOP="python"))
     assert p.returncode == 1 and "injected failure" in p.stderr, p.stderr
     assert not os.path.exists(out + ".lock")
 
@@ -423,7 +425,7 @@ def test_a_run_aborted_by_another_rank_never_blocks_the_next(tmp_path):
     """))
     p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", str(script), "run"] + MODEL
                        + ["--t-sim", "100000", "-q", "-o", out], capture_output=True, text=True,
-                       timeout=120, cwd=ROOT)
+                       timeout=120, cwd=ROOT, env=dict(os.environ, DISTSIM_LOOP="python"))  # _slice is patched
     assert p.returncode != 0 and "injected failure on rank 1" in p.stderr, p.stderr
     left = os.path.exists(out + ".lock")
     p = distsim(MODEL + ["--t-sim", "10", "-q", "-o", out, "--overwrite"])

@@ -295,3 +295,33 @@ def test_threads_choose_the_python_path_and_plastic_synapses_refuse_threads():
     Simulation(plastic, seed=1, comm=SerialComm(), threads=1).run(5.0)
     with pytest.raises(SpecError, match="threads"):
         Simulation(plastic, seed=1, comm=SerialComm(), threads=2)
+
+
+def test_threads_and_nest_in_one_process(tmp_path):
+    """distsim on 2 threads, then NEST, in one process: with numba's omp layer NEST's
+    ResetKernel crashed (segmentation fault); distsim defaults to the workqueue layer."""
+    pytest.importorskip("nest")
+    import subprocess
+    import textwrap
+    code = textwrap.dedent("""
+        from distsim.comm import SerialComm
+        from distsim.engine import Simulation
+        from distsim.spec import Network, Population, Projection
+        net = Network([Population("A", "iaf_psc_exp", 40, {"I_e": 400.0})],
+                      [Projection("A", "A", "fixed_indegree", weight=1.0, delay_ms=1.0, indegree=5)])
+        Simulation(net, seed=1, comm=SerialComm(), threads=2).run(20.0)
+        import numba
+        assert numba.threading_layer() == "workqueue", numba.threading_layer()
+        import nest
+        nest.set_verbosity("M_ERROR")
+        nest.ResetKernel()
+        nest.local_num_threads = 2
+        nest.Create("iaf_psc_exp", 10)
+        nest.Simulate(10.0)
+        nest.ResetKernel()
+        print("ok")
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    env["DISTSIM_THREADS"] = "2"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-3000:]

@@ -23,7 +23,7 @@ CASES = [
     (lambda: base(params={"V_reset": -40.0}), "populations[E].params.V_reset", "< V_th"),
     (lambda: base(params={"tau_x": 1.0}), "populations[E].params.tau_x", "unknown parameter"),
     (lambda: base(dt=0.0), "simulation.dt_ms", "> 0"),
-    (lambda: Network([Population("E", "hh_psc_alpha", 10)]), "populations[E].model", "unknown model"),
+    (lambda: Network([Population("E", "izhikevich", 10)]), "populations[E].model", "unknown model"),
     (lambda: Network([Population("E", "iaf_psc_exp", 0)]), "populations[E].n", ">= 1"),
     (lambda: base(projs=[Projection("E", "E", "fixed_outdegree")]), ".rule", "unknown rule"),
     (lambda: base(projs=[Projection("E", "X", "all_to_all")]), ".target", "unknown population"),

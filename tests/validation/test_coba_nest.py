@@ -13,9 +13,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
 nest = pytest.importorskip("nest", reason="NEST 3.10 (pip install nest-simulator) is the reference")
-from coba_validation import markdown, validate  # noqa: E402
+from nest_builders import markdown, validate  # noqa: E402
 
 pytestmark = [pytest.mark.validation, pytest.mark.timeout(900)]
 
