@@ -416,11 +416,7 @@ class Simulation:
                 on_checkpoint(self)
             if self.stopped:
                 break
-            if self.progress and self.rank == 0:
-                now = time.perf_counter()
-                if now - last_print > 2.0 or self.step == end:
-                    self._print_progress(end, n_steps, now - wall0)
-                    last_print = now
+            last_print = self._progress_tick(end, n_steps, wall0, last_print)
         self.sim_time_s += time.perf_counter() - wall0
         self.steps_run += self.step - (end - n_steps)
         return self
@@ -458,11 +454,17 @@ class Simulation:
                 on_checkpoint(self)
             if self.stopped:
                 break
-            if self.progress and self.rank == 0:
-                now = time.perf_counter()
-                if now - last_print > 2.0 or self.step == end:
-                    self._print_progress(end, n_steps, now - wall0)
-                    last_print = now
+            last_print = self._progress_tick(end, n_steps, wall0, last_print)
+
+    def _progress_tick(self, end, n_steps, wall0, last_print):
+        """Print a progress line on rank 0 (with ``progress``) when 2 s of wall time passed
+        since ``last_print`` or the run reached ``end``; returns the new last print time."""
+        if self.progress and self.rank == 0:
+            now = time.perf_counter()
+            if now - last_print > 2.0 or self.step == end:
+                self._print_progress(end, n_steps, now - wall0)
+                return now
+        return last_print
 
     def _print_progress(self, end, n_steps, wall):
         done = n_steps - (end - self.step)
