@@ -105,6 +105,27 @@ def shared_cache_dir(base=None):
 WARM_MARKER = ".distsim-warm"  # written by ``distsim warm`` into a complete shared cache
 
 
+def write_warm_marker(cache_dir):
+    """Mark ``cache_dir`` as filled by ``distsim warm``: the marker file lists every cache file
+    with its SHA-256 (JSON), so that a copy of exactly what warm compiled can be told apart
+    from entries that later processes added to the same directory. Returns the marker path."""
+    import hashlib
+    import json
+    files = {}
+    for d, _, names in _os.walk(cache_dir):
+        for name in sorted(names):
+            if name == WARM_MARKER:
+                continue
+            path = _os.path.join(d, name)
+            with open(path, "rb") as f:
+                files[_os.path.relpath(path, cache_dir)] = hashlib.sha256(f.read()).hexdigest()
+    marker = _os.path.join(cache_dir, WARM_MARKER)
+    with open(marker + ".tmp", "w") as f:
+        json.dump({"source_hash": source_hash(), "files": files}, f)
+    _os.replace(marker + ".tmp", marker)
+    return marker
+
+
 def cache_is_warm():
     """True when ``distsim warm`` has filled the shared cache of this source."""
     return _os.path.exists(_os.path.join(shared_cache_dir(), WARM_MARKER))
@@ -120,16 +141,136 @@ def _set_numba_cache_dir(path):
         config.CACHE_DIR = path
 
 
+_JOB = {}  # this process's job cache: "shared", "mine", "linked" (relative path -> inode at the
+# link, the same in both directories; after a publish, the inode of the published index there)
+
+
+def _shared_lock(shared, exclusive):
+    """An open lock file for the shared cache ``shared``, flock'ed shared or exclusive (the
+    caller closes it to release). Readers copy the cache under a shared lock and
+    :func:`publish_compiled` writes under an exclusive one, so no process ever sees an index
+    of one writer paired with another writer's machine code."""
+    import fcntl
+    _os.makedirs(_os.path.dirname(shared), exist_ok=True)
+    f = open(shared + ".lock", "a")
+    fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    return f
+
+
+def _link_shared_into(shared, mine):
+    """Fill ``mine`` with hard links to every file of ``shared`` (instant, no copy: numba
+    replaces a cache file by renaming a new one over it, so it never writes into a linked
+    file); returns {relative path: inode}."""
+    linked = {}
+    if not _os.path.isdir(shared):
+        _os.makedirs(mine, exist_ok=True)
+        return linked
+    lock = _shared_lock(shared, exclusive=False)
+    try:
+        for d, _, names in _os.walk(shared):
+            rel_d = _os.path.relpath(d, shared)
+            _os.makedirs(_os.path.join(mine, rel_d), exist_ok=True)
+            for name in names:
+                if ".tmp." in name:
+                    continue
+                src, rel = _os.path.join(d, name), _os.path.normpath(_os.path.join(rel_d, name))
+                try:
+                    _os.link(src, _os.path.join(mine, rel))
+                except OSError:  # another file system: copy
+                    import shutil
+                    shutil.copy2(src, _os.path.join(mine, rel))
+                linked[rel] = _os.stat(_os.path.join(mine, rel)).st_ino
+    finally:
+        lock.close()
+    return linked
+
+
+def publish_compiled():
+    """Put what this process compiled into the shared cache, so that the next job (and its
+    ranks) loads it instead of compiling again. Per kernel (a numba index file and its data
+    files), under the shared cache's exclusive lock, and only if the shared index is still the
+    one this process started from: when another job published the same kernel meanwhile,
+    its version stays (this one is simply not kept). Returns the number of kernels published.
+    Called at exit; ``distsim warm`` calls it before it marks the cache complete."""
+    import shutil
+    if not _JOB:
+        return 0
+    shared, mine, linked = _JOB["shared"], _JOB["mine"], _JOB["linked"]
+    changed = []
+    for d, _, names in _os.walk(mine):
+        for name in names:
+            if ".tmp." in name:
+                continue
+            rel = _os.path.normpath(_os.path.relpath(_os.path.join(d, name), mine))
+            try:
+                if linked.get(rel) != _os.stat(_os.path.join(mine, rel)).st_ino:
+                    changed.append(rel)
+            except OSError:
+                pass
+    indexes = [r for r in changed if r.endswith(".nbi")]
+    if not indexes:
+        return 0
+    done = 0
+    lock = _shared_lock(shared, exclusive=True)
+    try:
+        for idx in indexes:
+            target = _os.path.join(shared, idx)
+            try:
+                now = _os.stat(target).st_ino
+            except OSError:
+                now = None
+            if now != (linked.get(idx)):
+                continue  # another process published this kernel since we started
+            stem = idx[:-len(".nbi")] + "."
+            for rel in [r for r in changed if r.startswith(stem) and r.endswith(".nbc")] + [idx]:
+                dest = _os.path.join(shared, rel)  # data files first, the index last
+                _os.makedirs(_os.path.dirname(dest), exist_ok=True)
+                tmp = f"{dest}.tmp.{_os.getpid()}"
+                shutil.copy2(_os.path.join(mine, rel), tmp)
+                _os.replace(tmp, dest)
+                # link the published file back: both directories hold one inode again
+                _os.replace(_link_tmp(dest, mine, rel), _os.path.join(mine, rel))
+                linked[rel] = _os.stat(dest).st_ino
+            done += 1
+    finally:
+        lock.close()
+    return done
+
+
+def _link_tmp(src, mine, rel):
+    """A hard link (or copy) of ``src`` next to ``mine/rel``; returns its path."""
+    import shutil
+    tmp = _os.path.join(mine, rel) + f".tmp.{_os.getpid()}"
+    try:
+        _os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    return tmp
+
+
+def _publish_then_remove(mine):
+    try:
+        publish_compiled()
+    except Exception as e:  # a cache that cannot be updated only costs compile time later
+        import sys
+        print(f"distsim: could not publish compiled kernels to the shared cache ({e})", file=sys.stderr)
+    import shutil
+    shutil.rmtree(mine, ignore_errors=True)
+
+
 def _numba_cache_setup():
     """Choose the numba cache directory before numba is imported.
 
-    Ranks compiling into one shared cache at once corrupt it (seen here: wrong numbers, or
-    "can't unbox array"). So a serial process uses ``~/.cache/distsim/numba/shared-<hash>``
-    (named by :func:`source_hash`, so edited or upgraded sources never meet stale code;
-    ``distsim warm`` fills it during set-up), and under MPI every rank of every job gets its own
-    fresh directory (:func:`job_cache_dir`), seeded with a copy of the warm shared cache so
-    that no rank compiles, and removed when the process exits. A ``NUMBA_CACHE_DIR`` set by
-    the user is kept; one inherited from a distsim parent process is replaced.
+    Processes compiling into one cache directory at once corrupt it (seen here: wrong numbers,
+    or "can't unbox array"). So every process (a serial run, each rank of each MPI job) gets
+    its own directory (:func:`job_cache_dir`), filled with hard links to the shared cache
+    ``~/.cache/distsim/numba/shared-<hash>`` (named by :func:`source_hash`, so edited or
+    upgraded sources never meet stale code; ``distsim warm`` fills it during set-up). What the
+    process compiles lands in its own directory; at exit :func:`publish_compiled` moves it into
+    the shared cache under a file lock, so a network whose step loop warm did not compile is
+    compiled once, not by every rank of every run. The directory is removed at exit. A
+    ``NUMBA_CACHE_DIR`` set by the user is kept; one inherited from a distsim parent process
+    is replaced.
     """
     owner = _os.environ.get("DISTSIM_NUMBA_CACHE_OWNER")
     if "NUMBA_CACHE_DIR" in _os.environ and owner in (None, str(_os.getpid())):
@@ -139,31 +280,22 @@ def _numba_cache_setup():
     _os.environ["DISTSIM_NUMBA_CACHE_OWNER"] = str(_os.getpid())
     base = cache_base()
     shared = shared_cache_dir(base)
-    rank, size = _mpi_rank_size()
-    if rank is None or size == "1":
-        _set_numba_cache_dir(shared)
-        return
+    rank, _ = _mpi_rank_size()
     import atexit
     import shutil
     _remove_stale_job_dirs(_os.path.join(base, "jobs"))
-    mine = job_cache_dir(base, rank)
+    mine = job_cache_dir(base, rank if rank is not None else "0")
     shutil.rmtree(mine, ignore_errors=True)  # a dead process's leftover with our pid
-    # a fresh, complete copy: merging file by file pairs one writer's index with another
-    # writer's code files, and numba then reloads a wrong entry on every call
     try:
-        if _os.path.isdir(shared):
-            shutil.copytree(shared, mine)
-        else:
-            _os.makedirs(mine, exist_ok=True)
+        linked = _link_shared_into(shared, mine)
     except OSError as e:  # a cold cache only costs compile time, but say so
         import sys
-        print(f"distsim: rank {rank}: could not copy the numba cache {shared} to {mine} ({e}); "
+        print(f"distsim: rank {rank}: could not link the numba cache {shared} into {mine} ({e}); "
               "kernels will be compiled", file=sys.stderr, flush=True)
-    try:
-        _os.utime(mine)  # copytree kept the shared cache's old time; this one is in use now
-    except OSError:
-        pass
-    atexit.register(shutil.rmtree, mine, True)
+        _os.makedirs(mine, exist_ok=True)
+        linked = {}
+    _JOB.update(shared=shared, mine=mine, linked=linked)
+    atexit.register(_publish_then_remove, mine)
     _set_numba_cache_dir(mine)
 
 

@@ -438,10 +438,14 @@ def cmd_warm(args, comm):
     _warm_plastic(comm)
     _warm_builtin_loops(comm)
     if comm.size == 1:  # a serial warm fills the shared cache: mark it complete
-        from . import WARM_MARKER
-        open(os.path.join(os.environ["NUMBA_CACHE_DIR"], WARM_MARKER), "w").close()
+        from . import _JOB, publish_compiled, shared_cache_dir, write_warm_marker
+        if _JOB:  # compiled into this process's job directory: into the shared cache first
+            publish_compiled()
+        write_warm_marker(shared_cache_dir() if _JOB else os.environ["NUMBA_CACHE_DIR"])
     if comm.rank == 0:
-        print(f"[distsim] numba kernels compiled into {os.environ['NUMBA_CACHE_DIR']}", file=sys.stderr)
+        from . import _JOB
+        where = _JOB["shared"] if _JOB else os.environ["NUMBA_CACHE_DIR"]
+        print(f"[distsim] numba kernels compiled into {where}", file=sys.stderr)
     return 0
 
 
