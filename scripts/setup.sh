@@ -108,7 +108,7 @@ fi
 
 # ---- 6. test and reference tools ------------------------------------------------------------
 if [ "$WANT_TEST" = 1 ]; then
-  "${PIP[@]}" "pytest>=8" "pytest-mpi>=0.6" "pytest-timeout>=2.3" "hypothesis>=6" \
+  "${PIP[@]}" "pytest>=8" "pytest-mpi>=0.6" "pytest-timeout>=2.3" "pytest-xdist>=3.5" "hypothesis>=6" \
     "nest-simulator==3.10.0" "nnmt==1.3.0" mpmath "libsonata==0.2.2" "bmtk==1.2.0" "PyNN==0.13.0"
 fi
 if [ "$WANT_BENCH" = 1 ]; then

@@ -13,9 +13,13 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_
 REPORTS="$(mktemp -d)"
 status=0
 
-echo "== serial tests (unit, validation against NEST and analytic results)"
-"$PY" -m pytest -q -p no:cacheprovider -m "not slow" --junitxml="$REPORTS/serial.xml" \
-  tests/unit tests/validation || status=1
+# serial tests in parallel worker processes (pytest-xdist), one per core up to 4, whole files
+# per worker (module fixtures are built once); DISTSIM_TEST_WORKERS overrides (0: in-process)
+CORES="$(nproc 2>/dev/null || echo 2)"
+WORKERS="${DISTSIM_TEST_WORKERS:-$(( CORES < 4 ? CORES : 4 ))}"
+echo "== serial tests (unit, validation against NEST and analytic results), $WORKERS workers"
+"$PY" -m pytest -q -p no:cacheprovider -m "not slow" -n "$WORKERS" --dist loadfile \
+  --junitxml="$REPORTS/serial.xml" tests/unit tests/validation || status=1
 
 for n in 2 3 4; do
   echo "== MPI tests with $n ranks"

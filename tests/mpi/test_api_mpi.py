@@ -9,7 +9,7 @@ from api_scenarios import (assert_same, reset_then_run, run_once, run_twice, set
                            tiny_populations)
 from distsim.comm import SerialComm, get_comm
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.max_ranks(3)]
 
 
 def _same_as_serial(scenario):

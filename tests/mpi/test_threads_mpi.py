@@ -20,7 +20,7 @@ from distsim.recording import MemoryRecorder
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "unit"))
 from test_threads import _mixed  # noqa: E402
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.max_ranks(3)]
 
 
 def _run(comm, T, t_ms, d_min=0.1):
