@@ -12,7 +12,13 @@ benchmark (Brette et al. 2007, distsim's built-in ``coba``), 1 s, also in Brian2
 of ``.venv-brian2`` or ``$DISTSIM_BRIAN2_PYTHON``). Recording is off everywhere.
 The simulators alternate, ``--reps`` times each; the tables give medians and the ratios
 distsim/NEST. ``--t-sim`` replaces every workload's simulated time (and drops the warm-up),
-for smoke runs. Writes ``bench.json`` and ``bench.md`` into ``--out``.
+for smoke runs; ``--measure-ms`` replaces the measured time and keeps the warm-up.
+``--layouts 2x1,1x2`` runs distsim in each layout (MPI ranks x threads per rank), each
+against the same NEST runs (issue 14: the full-scale microcircuit both ways):
+
+    .venv/bin/python scripts/bench.py --only mcfull --layouts 2x1,1x2 --measure-ms 2000 --reps 1
+
+Writes ``bench.json`` and ``bench.md`` into ``--out``.
 
     .venv/bin/python scripts/bench.py fixed-cost [--ranks 1,2] [--loops compiled,python]
                                                  [--t-sim 2000] [--reps 3] [--out DIR]
@@ -68,10 +74,24 @@ def run_json(cmd, timeout):
     return out
 
 
-def run_distsim(w, ranks, timeout):
+def run_distsim(w, ranks, timeout, threads=1):
     cmd = ["mpirun", "-n", str(ranks), PY, "-m", "mpi4py", "-m", "distsim", "run", *w["distsim"],
-           "--seed", "1", "--t-presim", str(w["t_presim"]), "--t-sim", str(w["t_sim"]), "-q"]
+           "--seed", "1", "--t-presim", str(w["t_presim"]), "--t-sim", str(w["t_sim"]), "-q",
+           "--threads", str(threads)]
     return run_json(cmd, timeout)
+
+
+def parse_layouts(text, ranks):
+    """``"2x1,1x2"`` -> [(2, 1), (1, 2)] (ranks x threads per rank); default ``ranks`` x 1."""
+    if not text:
+        return [(ranks, 1)]
+    out = []
+    for item in text.split(","):
+        r, _, t = item.strip().partition("x")
+        if not (r.isdigit() and t.isdigit() and int(r) >= 1 and int(t) >= 1):
+            raise SystemExit(f"bench.py: --layouts item {item!r} is not RxT (ranks x threads, both >= 1)")
+        out.append((int(r), int(t)))
+    return out
 
 
 def run_nest(w, timeout):
@@ -115,6 +135,12 @@ def markdown(results):
         q = r["ratio"]
         lines.append(f"| {r['title']} | **distsim/NEST** | {q['build_time_s']:.2f} | {q['sim_time_s']:.2f} | "
                      f"{q['rtf']:.2f} | {q['peak_rss_bytes']:.2f} | | | | |")
+        for label, (s, q) in r.get("other_layouts", {}).items():
+            lines.append(f"| {r['title']} | distsim ({label}) | {s['build_time_s']:.2f} | {s['sim_time_s']:.2f} | "
+                         f"{s['rtf']:.2f} | {s['peak_rss_bytes'] / 1e9:.2f} | {s['n_synapses']:,} | "
+                         f"{s['bytes_per_synapse']:.1f} | {s['events_per_s']:.3g} | {s['rate_spikes_per_s']:.2f} |")
+            lines.append(f"| {r['title']} | **distsim ({label})/NEST** | {q['build_time_s']:.2f} | "
+                         f"{q['sim_time_s']:.2f} | {q['rtf']:.2f} | {q['peak_rss_bytes']:.2f} | | | | |")
         if "ratio_brian2" in r:
             q = r["ratio_brian2"]
             lines.append(f"| {r['title']} | **distsim/Brian2** | {q['build_time_s']:.2f} | {q['sim_time_s']:.2f} | "
@@ -188,11 +214,15 @@ def main(argv=None):
     ap.add_argument("--full", action="store_true", help="also the full-scale microcircuit")
     ap.add_argument("--only", help="comma-separated workloads (brunel, mc01, mcfull, coba)")
     ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--layouts", help="distsim layouts as RxT (ranks x threads), comma-separated, e.g. 2x1,1x2; "
+                                      "the first is the main one (default: --ranks x 1)")
+    ap.add_argument("--measure-ms", type=float, help="measured simulated ms of every workload (the warm-up stays)")
     ap.add_argument("--brian-threads", type=int, default=2, help="OpenMP threads of Brian2 (coba)")
     ap.add_argument("--no-brian2", action="store_true", help="leave Brian2 out of coba")
     ap.add_argument("--t-sim", type=float, help="simulated ms of every workload, no warm-up (smoke runs)")
     ap.add_argument("--out", default=os.path.join(ROOT, "scripts", "results"))
     a = ap.parse_args(argv)
+    layouts = parse_layouts(a.layouts, a.ranks)
     keys = a.only.split(",") if a.only else ["brunel", "mc01"] + (["mcfull"] if a.full else [])
     os.makedirs(a.out, exist_ok=True)
     sys.path.insert(0, ROOT)
@@ -205,12 +235,20 @@ def main(argv=None):
         w = dict(WORKLOADS[key])
         if a.t_sim is not None:
             w.update(t_sim=a.t_sim, t_presim=0.0, title=f"{w['title']} [smoke run: {a.t_sim:g} ms]")
+        elif a.measure_ms is not None:
+            w.update(t_sim=a.measure_ms, title=f"{w['title'].split(',')[0]}, {w['t_presim'] / 1e3:g} + "
+                                               f"{a.measure_ms / 1e3:g} s")
         with_brian = "brian2" in w and not a.no_brian2
         timeout = 7200 if key == "mcfull" else 1200
         d_runs, n_runs, b_runs = [], [], []
+        other = {lay: [] for lay in layouts[1:]}
         for rep in range(a.reps):
-            print(f"[bench] {key} rep {rep + 1}/{a.reps}: distsim", file=sys.stderr, flush=True)
-            d_runs.append(run_distsim(w, a.ranks, timeout))
+            print(f"[bench] {key} rep {rep + 1}/{a.reps}: distsim {layouts[0][0]}x{layouts[0][1]}", file=sys.stderr,
+                  flush=True)
+            d_runs.append(run_distsim(w, layouts[0][0], timeout, layouts[0][1]))
+            for lay in layouts[1:]:
+                print(f"[bench] {key} rep {rep + 1}/{a.reps}: distsim {lay[0]}x{lay[1]}", file=sys.stderr, flush=True)
+                other[lay].append(run_distsim(w, lay[0], timeout, lay[1]))
             print(f"[bench] {key} rep {rep + 1}/{a.reps}: NEST", file=sys.stderr, flush=True)
             n_runs.append(run_nest(w, timeout))
             if with_brian:
@@ -219,10 +257,16 @@ def main(argv=None):
         d = summarise(d_runs, w["t_sim"])
         n = summarise(n_runs, w["t_sim"])
         results[key] = {"title": w["title"], "distsim": d, "nest": n,
-                        "distsim_label": f"distsim ({a.ranks} ranks)",
+                        "distsim_label": f"distsim ({layouts[0][0]} ranks x {layouts[0][1]} threads)",
                         "nest_label": f"NEST 3.10 ({w['nest_threads']} threads)",
                         "ratio": {k: d[k] / n[k] for k in ("build_time_s", "sim_time_s", "rtf", "peak_rss_bytes")},
                         "raw": {"distsim": d_runs, "nest": n_runs}}
+        for lay, runs in other.items():
+            s = summarise(runs, w["t_sim"])
+            label = f"{lay[0]} ranks x {lay[1]} threads"
+            results[key].setdefault("other_layouts", {})[label] = (
+                s, {k: s[k] / n[k] for k in ("build_time_s", "sim_time_s", "rtf", "peak_rss_bytes")})
+            results[key]["raw"][f"distsim {label}"] = runs
         if with_brian:
             b = summarise(b_runs, w["t_sim"])
             b["compile_time_s"] = statistics.median(r["compile_time_s"] for r in b_runs)
