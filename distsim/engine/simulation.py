@@ -906,6 +906,8 @@ def _fit_columns(view, src, name):
         view[:, :src.shape[1]] = src
         view[:, src.shape[1]:] = 0
 
+
+def _grown(capacity, n_max):
     from .exchange import grown_capacity
     return grown_capacity(capacity, n_max)
 
