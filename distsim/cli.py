@@ -9,7 +9,11 @@
 
 An error in the input names the field, its value and what is allowed, and stops every rank
 before any work starts (exit code 2). Any other exception on one rank prints the rank and
-the error and aborts the whole MPI job (exit code 1): it never hangs. SIGTERM or SIGINT
+the error and aborts the whole MPI job (exit code 1): it never hangs. A neuron whose V_m
+becomes NaN or infinite stops every rank after the same slice (``engine.NonFiniteState``):
+the output is flushed and closed (``/meta`` complete = 0 and error), no checkpoint is
+written, rank 0 names the gid, population, model and time, and the exit code is 3 on every
+rank. SIGTERM or SIGINT
 (Ctrl-C) stops every rank of ``run`` at one step: the output is flushed, a checkpoint is
 written if there is an output file, MPI is finalized and the exit code is 143 (SIGTERM) or
 130 (SIGINT); during start-up nothing is written. A second SIGINT aborts at once.
@@ -111,6 +115,7 @@ class StopOnSignal:
 
 STOP = StopOnSignal()
 STOP_CODES = (130, 143)  # SIGINT, SIGTERM: every rank returns the same one (the signal is agreed)
+NONFINITE_CODE = 3  # a neuron's state became NaN/inf (engine.NonFiniteState), on every rank
 
 
 def _parse_sets(items):
@@ -270,7 +275,7 @@ def cmd_run(args, comm):
 
 def _run(args, comm, cleanup):
     """cmd_run's body; ``cleanup`` (an ExitStack) releases the output lock at every exit."""
-    from .engine import Simulation
+    from .engine import NonFiniteState, Simulation
     from .engine import checkpoint as ckpt
     from .recording.identity import check_output_for_resume, new_run_id, on_rank0
     from .recording.lock import acquire_output_lock
@@ -348,6 +353,7 @@ def _run(args, comm, cleanup):
     hook = on_checkpoint if output else None
     STOP.attach(sim)
     presim_time_s = 0.0
+    failure = None
     try:
         if sim.step < presim_end:
             sim.run_until(presim_end, args.checkpoint_every, hook)
@@ -356,6 +362,8 @@ def _run(args, comm, cleanup):
         if not sim.stopped:
             sim.set_recorder(recorder)
             sim.run_until(end, args.checkpoint_every, hook)
+    except NonFiniteState as e:  # raised on every rank after the same slice: close the output
+        failure = e
     finally:
         STOP.detach()
     info = sim.info()
@@ -364,6 +372,13 @@ def _run(args, comm, cleanup):
             recorder.closed = True
         else:
             recorder.close(sim)
+    if failure is not None:
+        if output and recorder is not None and recorder.sim is not None:
+            kept = (f"{output} holds the run up to t = {recorder.t_flushed_ms:g} ms (/meta complete = 0, "
+                    f"error); no checkpoint was written of this state")
+        else:
+            kept = "nothing was recorded" if output else "no output file was given"
+        raise NonFiniteState(f"{failure}. {kept[0].upper()}{kept[1:]}.", failure.info) from None
     if sim.stopped:
         signum = comm.allreduce_max(STOP.signum) or 15  # the stop flag came from a signalled rank
         if comm.rank == 0:
@@ -643,6 +658,7 @@ def main(argv=None):
 def _main(args):
     """``main`` after argument parsing: run the command on this rank; returns the exit code."""
     from .comm import check_launch, get_comm
+    from .engine.simulation import NonFiniteState
     from .spec import SpecError
 
     comm = get_comm(serial=args.cmd in ("analyze", "meanfield", "models"))
@@ -659,6 +675,11 @@ def _main(args):
             print(f"distsim: {e}", file=sys.stderr, flush=True)
         comm.finalize()
         return e.code
+    except NonFiniteState as e:  # every rank stopped at the same slice and closed the output
+        if comm.rank == 0:
+            print(f"distsim: error: {e}", file=sys.stderr, flush=True)
+        comm.finalize()
+        return NONFINITE_CODE
     except SpecError as e:
         if comm.rank == 0:
             print(f"distsim: error: {e}", file=sys.stderr, flush=True)

@@ -80,11 +80,17 @@ stays as the reference (tests compare the two bit for bit) and as the fallback f
 that check their state in Python after each slice (aeif_cond_exp) and for communicators
 without a compiled exchange.
 
+Non-finite state: once per slice (after step 2) every group's V_m (the model's first
+recordable) is checked for NaN/inf (``kernels.finite``, one vectorised pass over the group).
+A rank that finds one sends a stop request in that slice's header, so every rank stops after
+the same slice; then every rank raises ``NonFiniteState`` naming the first such gid (the same
+for any number of ranks), after the recorder got the slice's data and before any checkpoint.
+
 Stop rule: a stop request (SIGTERM/SIGINT) is an int64 flag read by the compiled loop at
 every slice and sent in the slot header; Python's signal handler can only set it between
 compiled calls, so a signal takes effect in the first slice after the current chunk, on
 every rank after the same slice.
 """
-from .simulation import Simulation
+from .simulation import NonFiniteState, Simulation
 
-__all__ = ["Simulation"]
+__all__ = ["NonFiniteState", "Simulation"]

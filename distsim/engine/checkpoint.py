@@ -249,6 +249,28 @@ def parallel_mode(comm, n_bytes=None):
             and (n_bytes is None or n_bytes >= GATHER_MAX_BYTES))
 
 
+def _common_widths(comm, state):
+    """``state`` (a state_dict) with every 2-D state variable padded with zero columns to its
+    widest on any rank (collective). The width of a [neuron, component] variable is the
+    longest of a group's neurons on one rank (gif_pop_psc_exp's history: a rank holding none
+    of the nodes has width 1), but a dataset has one width, written from every rank;
+    ``Simulation.load_state`` fits it back to each rank's width."""
+    wide = {(name, var): arr.shape[1] for name, variables in state["state"].items()
+            for var, arr in variables.items() if arr.ndim == 2}
+    if not wide:  # the same on every rank: the variables do not depend on the rank
+        return state
+    widths = comm.allgather(wide)
+    out = dict(state, state={name: dict(variables) for name, variables in state["state"].items()})
+    for (name, var), w in wide.items():
+        W = max(x[(name, var)] for x in widths)
+        if W > w:
+            arr = out["state"][name][var]
+            padded = np.zeros((arr.shape[0], W), arr.dtype)
+            padded[:, :w] = arr
+            out["state"][name][var] = padded
+    return out
+
+
 def save(sim, path, recorder_attrs=None, run_id=""):
     """Collectively write ``sim``'s state to ``path`` (``run_id`` is the run's identity, see
     ``distsim.recording.identity``). Returns the step saved.
@@ -261,7 +283,7 @@ def save(sim, path, recorder_attrs=None, run_id=""):
     mode on the rank(s) where it happened (the CLI then ends the whole job, as for any
     one-rank failure: the others may be waiting in HDF5's collective calls)."""
     comm = sim.comm
-    local = sim.state_dict()
+    local = _common_widths(comm, sim.state_dict())
     tmp = path + ".tmp"
     if parallel_mode(comm, comm.allreduce_sum(_nbytes(local))):
         try:

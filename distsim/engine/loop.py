@@ -10,7 +10,9 @@ same kernels, so the spikes and samples are bit for bit the same:
    amplitudes), in device order;
 3. run every group with ``kernels.driver.run_group`` (``literal_unroll`` over the tuple of
    the groups' ``GroupArgs``: one loop body per model); voltmeter samples go into a buffer of
-   rows for the whole call (one per group, ``Rec.row`` carried from slice to slice);
+   rows for the whole call (one per group, ``Rec.row`` carried from slice to slice); then
+   check each group's V_m (first recordable) for NaN/inf (``kernels.finite``): a rank that
+   finds one asks to stop (``flags[F_NONFINITE]``), so every rank returns after this slice;
 4. count the spikes and append the recorded ones (gid, stamp; a record of multiplicity k as
    k spikes) to a buffer that grows inside the call;
 5. pack this rank's slot, the stop request in its header (``flags[F_STOP_REQ]``), and exchange
@@ -41,6 +43,7 @@ from ..comm.compiled import exchange_extra, exchange_slots
 from ..kernels.delivery import deliver, scatter, sort_spikes
 from ..kernels.driver import Rec, run_group
 from ..kernels.exchange import pack_slot, unpack_records, unpack_slots
+from ..kernels.finite import first_nonfinite
 
 #: spike_generators (arrival steps of generator k: steps[ptr[k]:ptr[k + 1]], sorted; weight
 #: w[k]; local targets idx[iptr[k]:iptr[k + 1]]) and current generators (change steps
@@ -61,7 +64,10 @@ F_EVENTS = 3  # synaptic events delivered (added to)
 F_QUIET = 4  # slices in a row whose fullest slot used <= capacity / 8
 F_SECOND = 5  # slices that needed the overflow round (added to)
 F_NMAX = 6  # the fullest slot of the last slice (records)
-N_FLAGS = 7
+F_NONFINITE = 7  # 1 + local index of the first neuron whose V_m became NaN/inf (0: none);
+# set with F_STOP_REQ, so every rank stops after that slice (Simulation raises NonFiniteState)
+F_NONFINITE_STEP = 8  # the first step of that slice
+N_FLAGS = 9
 
 # return status
 DONE = 0  # boundary or end reached
@@ -176,6 +182,12 @@ def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, 
                                  Rec(rc.idx, rc.codes, rc.buf, rc.interval, rows[gi]))
             rows[gi] = r
             gi += 1
+            if flags[F_NONFINITE] == 0:  # once per slice: V_m NaN/inf (kernels.finite)
+                j = first_nonfinite(g.rec_vars[0])
+                if j >= 0:
+                    flags[F_NONFINITE] = g.lo + j + 1
+                    flags[F_NONFINITE_STEP] = step
+                    flags[F_STOP_REQ] = 1
         if has_mult:
             for i in range(n_out):
                 flags[F_SPIKES] += out_mult[i]

@@ -1,7 +1,6 @@
 """Build and run a validated Network on every rank of a communicator."""
 import math
 import os
-import os
 import resource
 import sys
 import time
@@ -15,6 +14,7 @@ from .events import EventLists
 from .exchange import SpikeExchange
 from .plastic import Plasticity
 from ..kernels.delivery import sort_spikes
+from ..kernels.finite import first_nonfinite
 from ..kernels.driver import GroupArgs, PoissonBlocks, Rec
 from ..kernels.poisson import stack_tables
 from ..kernels.threads import ENV as THREADS_ENV, default_threads, max_threads, use_threads
@@ -71,6 +71,28 @@ class Group:
         """dict variable -> view of population k's part of the state arrays."""
         a, b = self.bounds[k][0] - self.lo, self.bounds[k][1] - self.lo
         return {var: arr[a:b] for var, arr in self.state.items()}
+
+
+class NonFiniteState(RuntimeError):
+    """A neuron's membrane potential (its model's first recordable) became NaN or infinite.
+    Raised on every rank at once, after every rank stopped at the end of the same slice
+    (the stop rides in the spike exchange): the output recorded so far can be flushed and
+    closed collectively. ``info``: dict gid, population, model, variable, value, t_ms (the
+    end of the slice in which the check found it), t_from_ms (its start), rank."""
+
+    def __init__(self, message, info):
+        super().__init__(message)
+        self.info = info
+
+
+def _nonfinite_message(info):
+    """The error text of :class:`NonFiniteState` for ``info``."""
+    return (f"non-finite state: {info['variable']} = {info['value']} of gid {info['gid']} "
+            f"(population {info['population']}, model {info['model']}, rank {info['rank']}) at "
+            f"t = {info['t_ms']:g} ms (found at the end of the slice ({info['t_from_ms']:g}, "
+            f"{info['t_ms']:g}] ms; the state is checked once per slice); every rank stopped there. "
+            f"The integration diverged: use a smaller dt_ms or weaker input (smaller weights, "
+            f"rates or I_e); NEST would go on with NaN")
 
 
 def _check_threads(threads):
@@ -137,6 +159,8 @@ class Simulation:
         self.n_spikes = 0  # spikes of this rank's neurons
         self.stop_requested = False  # set on this rank (e.g. by SIGTERM)
         self.stopped = False  # every rank agreed to stop at the end of the current slice
+        self.failure = None  # NonFiniteState message once a run stopped on a non-finite state
+        self._nonfinite = None  # (local index, slice start step) of this rank's first non-finite V_m
         self.loop = loop or os.environ.get("DISTSIM_LOOP", "compiled")
         if self.loop not in ("compiled", "python"):
             raise SpecError("loop", self.loop, "must be 'compiled' or 'python'")
@@ -383,6 +407,12 @@ class Simulation:
         ``on_checkpoint(sim)`` is called on every rank after the slice that crosses each
         multiple of ``checkpoint_every_ms`` of simulated time, and when a stop was requested;
         after a requested stop ``run`` returns early with ``self.stopped`` True.
+
+        Once per min-delay slice every group's V_m (its model's first recordable) is checked:
+        when a neuron's became NaN or infinite every rank stops after that slice and raises
+        :class:`NonFiniteState` (no checkpoint is taken of that state; the recorder has the
+        slice's data); the simulation then runs again only after :meth:`reset` or
+        :meth:`load_state`.
         """
         n_steps = int(round(t_ms / self.dt))
         if n_steps < 0 or abs(n_steps * self.dt - t_ms) > 1e-9 * max(1.0, t_ms):
@@ -392,19 +422,29 @@ class Simulation:
     def run_until(self, end, checkpoint_every_ms=None, on_checkpoint=None):
         """Simulate up to step ``end`` (absolute); see :meth:`run`. Returns self."""
         n_steps = end - self.step
+        if self.failure is not None:
+            raise RuntimeError(f"this simulation stopped on a {self.failure}; reset() or load_state() "
+                               "before running it again")
         every = None
         if checkpoint_every_ms:
             every = max(1, int(round(checkpoint_every_ms / self.dt)))
         use_threads(self.threads)
         wall0 = time.perf_counter()
-        last_print = wall0
         if self.recorder is not None:
             self.recorder.begin(self)
-        if self.uses_compiled_loop():
-            self._run_compiled(end, n_steps, every, on_checkpoint, wall0)
+        try:
+            if self.uses_compiled_loop():
+                self._run_compiled(end, n_steps, every, on_checkpoint, wall0)
+            else:
+                self._run_python(end, n_steps, every, on_checkpoint, wall0)
+        finally:  # also when a NonFiniteState stops the run (the output's /meta reports it)
             self.sim_time_s += time.perf_counter() - wall0
             self.steps_run += self.step - (end - n_steps)
-            return self
+        return self
+
+    def _run_python(self, end, n_steps, every, on_checkpoint, wall0):
+        """run_until's loop over slices in Python (``_slice``)."""
+        last_print = wall0
         while self.step < end:
             M = min(self.min_delay, end - self.step)
             self._slice(self.step, M)
@@ -412,14 +452,13 @@ class Simulation:
             self.step += M
             if self.recorder is not None:
                 self.recorder.after_slice(self, self.step)
+            if self.stopped:
+                self._raise_if_nonfinite()  # collective: no checkpoint of a NaN state
             if on_checkpoint is not None and (self.stopped or (every and self.step // every > prev // every)):
                 on_checkpoint(self)
             if self.stopped:
                 break
             last_print = self._progress_tick(end, n_steps, wall0, last_print)
-        self.sim_time_s += time.perf_counter() - wall0
-        self.steps_run += self.step - (end - n_steps)
-        return self
 
     def _run_compiled(self, end, n_steps, every, on_checkpoint, wall0):
         """run_until's loop over chunks of compiled slices (``engine.loop.run_slices``)."""
@@ -447,14 +486,39 @@ class Simulation:
                 self.exchange.resize_to(max(self.exchange.initial_capacity, self.exchange.capacity // 2))
             if C.flags[L.F_STOPPED]:
                 self.stopped = True
+            if C.flags[L.F_NONFINITE]:
+                self._nonfinite = (int(C.flags[L.F_NONFINITE]) - 1, int(C.flags[L.F_NONFINITE_STEP]))
             if rec is not None:
                 C.hand_over(self, rec, t0, step)
                 rec.after_slice(self, step)
+            if self.stopped:
+                self._raise_if_nonfinite()  # collective: no checkpoint of a NaN state
             if on_checkpoint is not None and (self.stopped or (every and step // every > t0 // every)):
                 on_checkpoint(self)
             if self.stopped:
                 break
             last_print = self._progress_tick(end, n_steps, wall0, last_print)
+
+    def _raise_if_nonfinite(self):
+        """After a stop (every rank, the same slice): raise :class:`NonFiniteState` on every
+        rank if any rank found a non-finite V_m; the earliest (step, gid) is named, the same
+        for any number of ranks. Sets :attr:`failure`. Collective; returns None otherwise."""
+        mine = None
+        if self._nonfinite is not None:
+            li, start = self._nonfinite
+            g = next(g for g in self.groups if g.lo <= li < g.hi)
+            pop = next(p for p, (lo, hi, _) in zip(g.pops, g.bounds) if lo <= li < hi)
+            var = next(iter(g.model.recordables))
+            mine = {"gid": int(li * self.size + self.rank), "population": pop.name, "model": g.model.name,
+                    "variable": var, "value": float(g.args.rec_vars[0][li - g.lo]),
+                    "t_ms": self.step * self.dt, "t_from_ms": start * self.dt, "rank": self.rank}
+        found = [x for x in self.comm.allgather(mine) if x is not None]
+        if not found:
+            return
+        info = min(found, key=lambda x: x["gid"])  # every rank found it in this slice
+        self.stopped = True
+        self.failure = _nonfinite_message(info)
+        raise NonFiniteState(self.failure, info)
 
     def _progress_tick(self, end, n_steps, wall0, last_print):
         """Print a progress line on rank 0 (with ``progress``) when 2 s of wall time passed
@@ -519,6 +583,12 @@ class Simulation:
                 samples.append((g, rec_idx, stamps, buf))
         # spikes emitted (a population node's record counts as its multiplicity)
         self.n_spikes += int(self.out_mult[:n_out].sum()) if self.has_multiplicity else n_out
+        if self._nonfinite is None:  # once per slice (kernels.finite), as the compiled loop does
+            for g in self.groups:
+                j = first_nonfinite(g.args.rec_vars[0]) if g.hi > g.lo else -1
+                if j >= 0:
+                    self._nonfinite = (g.lo + j, t0)
+                    break
         self._exchange_and_deliver(n_out)
         if self.recorder is not None:
             local_idx = self.out_idx[:n_out]
@@ -546,8 +616,8 @@ class Simulation:
         after static ones, their targets' histories first updated with this slice's spikes)."""
         if self.plastic is not None:
             self.plastic.record_post(self.out_idx[:n_out], self.out_stamp[:n_out])
-        g, st, mult, stop = self.exchange.exchange(self.out_idx, self.out_stamp, self.out_mult,
-                                                   n_out, self.stop_requested)
+        g, st, mult, stop = self.exchange.exchange(self.out_idx, self.out_stamp, self.out_mult, n_out,
+                                                   self.stop_requested or self._nonfinite is not None)
         if stop:
             self.stopped = True
         if g.size:
@@ -601,10 +671,13 @@ class Simulation:
         written by another number of ranks; ``pending``: this rank's events, each target's in
         list order). Returns None."""
         self._compiled = None  # the compiled loop holds the old arrays: rebuild it at the next run
+        if self.failure is not None:  # a run that stopped on a non-finite state may go on now
+            self.stopped = False
+        self.failure = self._nonfinite = None
         for g in self.groups:
             for k, pop in enumerate(g.pops):
                 for var, view in g.pop_state(k).items():
-                    view[...] = state["state"][pop.name][var]
+                    _fit_columns(view, state["state"][pop.name][var], f"{pop.name}.{var}")
         self.events.load(state["pending"], self.rank, self.size)
         if self.plastic is not None:  # collective (the per-source state is gathered)
             self.plastic.load_state(state, self.groups, self.comm)
@@ -809,7 +882,29 @@ class Simulation:
         self.step = 0
         self.n_spikes = self.n_events = 0
         self.stopped = self.stop_requested = False
+        self.failure = self._nonfinite = None
 
+
+
+def _fit_columns(view, src, name):
+    """``view[...] = src`` where a 2-D state variable ``[neuron, component]`` may have another
+    number of components in ``src``: its width is the longest of the neurons of a group on
+    one rank (gif_pop_psc_exp's history bins: a rank holding none of a population's nodes has
+    width 1), so it differs between ranks and rank counts. A neuron's own components come
+    first and the rest are zero: missing columns are zero, surplus columns must be zero."""
+    src = np.asarray(src)
+    if view.ndim < 2 or src.ndim != view.ndim or src.shape[1:] == view.shape[1:]:
+        view[...] = src
+        return
+    w = view.shape[1]
+    if src.shape[1] > w:
+        if np.any(src[:, w:] != 0):
+            raise ValueError(f"state {name}: {src.shape[1]} components given, this group holds {w} "
+                             "and the surplus ones are not zero")
+        view[...] = src[:, :w]
+    else:
+        view[:, :src.shape[1]] = src
+        view[:, src.shape[1]:] = 0
 
 
 def _grown(capacity, n_max):

@@ -113,7 +113,7 @@ class NeuronModel:
     list_pairs = ()  # (a, b): list parameters that must have the same length
     bool_params = {}  # name -> default
     weight_unit = ""
-    recordables = {"V_m": "mV"}  # variable -> unit
+    recordables = {"V_m": "mV"}  # variable -> unit; the first (V_m) is checked for NaN/inf
     recordable_codes = {"V_m": 0}  # variable -> code the kernel samples by (multimeters)
     emits_multiplicity = False  # True: update writes a multiplicity per output record
     needs_keys = False  # True: the group gets per-neuron random stream keys (g.keys)
@@ -143,6 +143,9 @@ class NeuronModel:
             t.__module__ = cls.__module__
             setattr(mod, t.__name__, t)
         cls.recordable_codes = {v: i for i, v in enumerate(cls.recordables)}
+        if not cls.recordables or ("V_m" in cls.recordables and next(iter(cls.recordables)) != "V_m"):
+            raise TypeError(f"{cls.name}: recordables must be non-empty with V_m first when it has "
+                            "one (the engine checks the first recordable for NaN/inf every slice)")
         for v in cls.recordables:
             if cls.record_from_state.get(v) not in cls.state:
                 raise TypeError(f"{cls.name}: recordable {v} needs a 1-D float64 state variable "

@@ -10,7 +10,9 @@ Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libso
                                         information only), model, spec_json,
                                         reference_rates_json, versions_json, t_presim_ms,
                                         t_sim_ms, t_flushed_ms, and at close build_time_s,
-                                        sim_time_s, rtf, n_synapses, peak_rss_bytes
+                                        sim_time_s, rtf, n_synapses, peak_rss_bytes, and
+                                        error (text) when the run stopped on a non-finite
+                                        state (engine.NonFiniteState; complete stays 0)
     /spikes/<pop>                       attrs: sorting (HDF5 enum int8 none=0, by_id=1,
                                         by_time=2; always none), size, gid_start, gid_stop
     /spikes/<pop>/node_ids              uint64, population-local ids 0..size-1
@@ -262,6 +264,8 @@ class HDF5Recorder:
             self._set_report_stop(g, n)
         m = f["meta"]
         m.attrs["complete"] = np.int8(0)  # until this segment closes without a stop
+        if "error" in m.attrs:  # of a later segment that failed: this one repeats it from before
+            del m.attrs["error"]
         m.attrs["t_flushed_ms"] = step * self.dt
         m.attrs["t_sim_ms"] = step * self.dt
         m.attrs["n_ranks"] = int(self.size)
@@ -576,6 +580,8 @@ class HDF5Recorder:
         # 1 only when the run reached its end; a stopped (signal) or killed run keeps 0, so
         # the file tells what mpirun's exit code may not
         final["complete"] = np.int8(0 if getattr(sim, "stopped", False) else 1)
+        if getattr(sim, "failure", None):  # the run stopped on an error (engine.NonFiniteState)
+            final["error"] = str(sim.failure)
 
         def write_final(final):
             m = self.f["meta"]
