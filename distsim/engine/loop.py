@@ -38,16 +38,17 @@ import numpy as np
 from numba import literal_unroll, njit
 
 from ..comm.compiled import exchange_extra, exchange_slots
+from ..kernels.currents import current_table_rows
 from ..kernels.delivery import deliver, scatter, sort_spikes
-from ..kernels.driver import Rec, run_group
+from ..kernels.driver import Rec, group_unstable, run_group
 from ..kernels.exchange import pack_slot, unpack_records, unpack_slots
 from ..kernels.plastic import deliver_table, record_slice
 
 #: spike_generators (arrival steps of generator k: steps[ptr[k]:ptr[k + 1]], sorted; weight
 #: w[k]; local targets idx[iptr[k]:iptr[k + 1]]) and current generators (change steps
 #: ch[cptr[k]:cptr[k + 1]] with amplitudes amp[...] (pA), targets cidx[ciptr[k]:ciptr[k + 1]]),
-#: each in device order
-LoopDevices = namedtuple("LoopDevices", "steps ptr w idx iptr ch amp cptr cidx ciptr")
+#: each in device order; cur: the ac/noise generators (kernels.currents.CurrentTables)
+LoopDevices = namedtuple("LoopDevices", "steps ptr w idx iptr ch amp cptr cidx ciptr cur")
 
 #: the exchange's buffers (engine.exchange.SpikeExchange) and its comm handle
 #: (comm.compiled); capacity: records per slot now; initial: its initial value;
@@ -69,13 +70,17 @@ F_EVENTS = 3  # synaptic events delivered (added to)
 F_QUIET = 4  # slices in a row whose fullest slot used <= capacity / 8
 F_SECOND = 5  # slices that needed the overflow round (added to)
 F_NMAX = 6  # the fullest slot of the last slice (records)
-N_FLAGS = 7
+F_UNSTABLE = 7  # with status UNSTABLE: the group (index) with a numerically unstable neuron
+N_FLAGS = 8
 
 # return status
 DONE = 0  # boundary or end reached
 STOPPED = 1  # a rank asked to stop: every rank returns after the same slice
 GROW = 2  # a slot overflowed: the capacity must grow (flags[F_NMAX])
 SHRINK = 3  # capacity used little for shrink_after slices: halve it
+UNSTABLE = 4  # a neuron became numerically unstable in the slice from the returned step (its
+#               model's unstable_flag; group flags[F_UNSTABLE]): returned before the exchange,
+#               as the Python path raises there (models.base.NeuronModel.check_stable)
 
 _STOP = np.int64(1) << np.int64(62)  # engine.exchange.STOP_FLAG
 _MASK = _STOP - np.int64(1)
@@ -96,7 +101,7 @@ def _bisect(a, lo, hi, x, right):
 @njit(cache=True)
 def inject_devices(dev, t0, m, R, ring_ex, ring_in, ring_cur):
     """Spike and current generators' input of steps t0..t0+m-1 into the input rows, in the
-    order of ``Simulation._inject_devices``."""
+    order of ``Simulation._inject_devices`` (the ac/noise generators' kernels last)."""
     for k in range(dev.w.shape[0]):
         a = _bisect(dev.steps, dev.ptr[k], dev.ptr[k + 1], t0, False)
         b = _bisect(dev.steps, a, dev.ptr[k + 1], t0 + m, False)
@@ -120,6 +125,8 @@ def inject_devices(dev, t0, m, R, ring_ex, ring_in, ring_cur):
                 row = s % R
                 for i in range(dev.ciptr[k], dev.ciptr[k + 1]):
                     ring_cur[row, dev.cidx[i]] += a
+    if dev.cur.order.shape[0] > 0:  # ac/noise generators (kernels.currents)
+        current_table_rows(dev.cur, ring_cur, t0, m)
 
 
 @njit(cache=True)
@@ -201,12 +208,19 @@ def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, 
         inject_devices(dev, step, m, R, ring_ex, ring_in, ring_cur)
         n_out = 0
         gi = 0
+        bad = -1
         for g in literal_unroll(groups):
             rc = recs[gi]
             n_out, r = run_group(g, step, m, R, rings, out, n_out,
                                  Rec(rc.idx, rc.codes, rc.buf, rc.interval, rows[gi]))
             rows[gi] = r
+            if bad < 0 and group_unstable(g):
+                bad = gi
             gi += 1
+        if bad >= 0:
+            flags[F_UNSTABLE] = bad
+            status = np.int64(UNSTABLE)
+            break
         if has_mult:
             for i in range(n_out):
                 flags[F_SPIKES] += out_mult[i]

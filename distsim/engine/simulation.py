@@ -366,16 +366,16 @@ class Simulation:
     def uses_compiled_loop(self):
         """True when :meth:`run` uses the compiled loop: ``loop == "compiled"``, the
         communicator's slot exchange has a compiled form (``comm.compiled``; a test double
-        may not), and no model of the network replaces ``update`` (a Python check after
-        every slice, e.g. aeif_cond_exp's instability check; those run the Python path).
-        Plastic projections (``engine.plastic``) run inside the compiled loop. Not yet
-        inside it, so also run by the Python path: the ac/noise current kernels
-        (``kernels.currents``) and more than one thread (the threaded kernels run one
-        parallel region each in Python)."""
+        may not), and no model of the network replaces ``update`` (a model's Python code
+        after every slice; a declared instability check, ``NeuronModel.unstable_flag`` as
+        aeif_cond_exp's, runs inside the compiled loop).
+        Plastic projections (``engine.plastic``) and the ac/noise current kernels
+        (``kernels.currents``) run inside the compiled loop. Not yet inside it, so run by
+        the Python path: more than one thread (the threaded kernels run one parallel region
+        each in Python)."""
         from ..models.base import NeuronModel
         base = NeuronModel.__dict__["update"].__func__
         return (self.loop == "compiled" and hasattr(self.exchange._op, "compiled") and self.threads == 1
-                and not self.current_kernels
                 and all(getattr(g.model.update, "__func__", None) is base for g in self.groups))
 
     def run(self, t_ms, checkpoint_every_ms=None, on_checkpoint=None):
@@ -442,6 +442,13 @@ class Simulation:
             b = max(b, t0 + 1)
             status, step = C.run(self, t0, end, b, rec is not None)
             self.step = step
+            if status == L.UNSTABLE:  # the slice from `step` made a neuron unstable: raise as _slice does
+                if rec is not None:
+                    C.hand_over(self, rec, t0, step)
+                g = self.groups[int(C.flags[L.F_UNSTABLE])]
+                g.model.check_stable(g, step, min(self.min_delay, end - step))
+                raise RuntimeError(f"{g.model.name}: numerical instability between steps {step} and "
+                                   f"{step + self.min_delay}")  # (check_stable raises first)
             if status == L.GROW:
                 self.exchange.resize_to(_grown(self.exchange.capacity, int(C.flags[L.F_NMAX])))
             elif status == L.SHRINK:
@@ -831,6 +838,7 @@ class _CompiledLoop:
 
     def __init__(self, sim):
         from . import loop as L
+        from ..kernels.currents import current_tables
         self.L = L
         self.flags = np.zeros(L.N_FLAGS, np.int64)
         self.flags[L.F_STOP_REQ] = int(sim.stop_requested)
@@ -845,7 +853,7 @@ class _CompiledLoop:
                                  cat([c for c, _, _ in cd], np.int64), np.ascontiguousarray(
                                      cat([a for _, a, _ in cd], np.float64)),
                                  cum([c for c, _, _ in cd]), cat([i for _, _, i in cd], np.int64),
-                                 cum([i for _, _, i in cd]))
+                                 cum([i for _, _, i in cd]), current_tables(sim.current_kernels))
         self.groups = tuple(g.args for g in sim.groups)
         self.empty_rec = [Rec(np.empty(0, np.int64), g.rec_codes, np.empty((0, 0)), 1, 0) for g in sim.groups]
         self.rows = np.zeros(len(sim.groups), np.int64)
@@ -912,6 +920,9 @@ class _CompiledLoop:
             self.fn = L.typed_loop(args, self.cached)
         status, step, single, multiple, self.spk_g, self.spk_s, self.n_rec, H = self.fn(*args)
         ev.set_thread0_pools(single, multiple)  # possibly grown inside the call
+        if sim.current_kernels:  # the ac_generators' oscillators, one state with the Python path's
+            from ..kernels.currents import store_oscillators
+            store_oscillators(self.dev.cur, sim.current_kernels)
         if sim.plastic is not None:
             sim.plastic.H = H  # possibly grown inside the call
         sim.n_spikes += int(self.flags[L.F_SPIKES] - n0[0])
