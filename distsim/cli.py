@@ -477,12 +477,14 @@ def _warm_builtin_loops(comm):
                        ("gif_populations", {"form": "micro", "size": "20", "n_voltmeter": "2"}),
                        ("gif_populations", {"form": "micro_dense", "size": "20"}),
                        ("gif_populations", {}), ("ring", {"n_positions": "40"}),
-                       ("coba", {"N_E": "40", "N_I": "10", "p_conn": "0.2"})):
+                       ("coba", {"N_E": "40", "N_I": "10", "p_conn": "0.2"}),
+                       ("hpc_benchmark", {"scale": "0.02", "indegree_scale": "0.02"}),
+                       ("adex_brunel", {"order": "10"})):
         Simulation(load_model(name, sets), seed=1, comm=comm).run(1.0)
     # the RKF45 models without a built-in network, one population with a voltmeter (the form
-    # of `distsim models`' examples); aeif_cond_exp runs the Python path (its instability check)
+    # of `distsim models`' examples)
     from .spec import Device, Network, Population, Projection
-    for model in ("iaf_cond_exp", "iaf_cond_alpha", "hh_psc_alpha"):
+    for model in ("iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp", "hh_psc_alpha"):
         net = Network([Population("A", model, 2, {"I_e": 1000.0})],
                       [Projection("A", "A", "fixed_indegree", weight=-1.0, delay_ms=0.5, indegree=1)],
                       [Device("poisson_generator", ["A"], {"rate_Hz": 1000.0, "weight": 1.0}),
@@ -530,9 +532,11 @@ def _warm_plastic(comm):
                    Projection("A", "A", "all_to_all", weight=1.0, delay_ms=0.1,
                               synapse={"model": "tsodyks2_synapse"})],
                   [Device("spike_recorder", ["A"])])
-    sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder()).run(30.0)
-    sim.load_state(sim.state_dict())
-    sim.run(5.0)
+    for loop in ("compiled", "python"):  # the kernels called from the compiled loop and from Python
+        sim = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), loop=loop).run(30.0)
+        fresh = Simulation(net, seed=1, comm=comm, recorder=MemoryRecorder(), loop=loop)
+        fresh.load_state(sim.state_dict())  # a checkpoint round trip (the histories grow)
+        fresh.run(5.0)
 
 
 def cmd_analyze(args, comm):

@@ -40,21 +40,30 @@ import numpy as np
 from numba import literal_unroll, njit
 
 from ..comm.compiled import exchange_extra, exchange_slots
+from ..kernels.currents import current_table_rows
 from ..kernels.delivery import deliver, scatter, sort_spikes
-from ..kernels.driver import Rec, run_group
+from ..kernels.driver import Rec, group_unstable, run_group
 from ..kernels.exchange import pack_slot, unpack_records, unpack_slots
 from ..kernels.finite import first_nonfinite
+from ..kernels.plastic import deliver_table, record_slice
 
 #: spike_generators (arrival steps of generator k: steps[ptr[k]:ptr[k + 1]], sorted; weight
 #: w[k]; local targets idx[iptr[k]:iptr[k + 1]]) and current generators (change steps
 #: ch[cptr[k]:cptr[k + 1]] with amplitudes amp[...] (pA), targets cidx[ciptr[k]:ciptr[k + 1]]),
-#: each in device order
-LoopDevices = namedtuple("LoopDevices", "steps ptr w idx iptr ch amp cptr cidx ciptr")
+#: each in device order; cur: the ac/noise generators (kernels.currents.CurrentTables)
+LoopDevices = namedtuple("LoopDevices", "steps ptr w idx iptr ch amp cptr cidx ciptr cur")
 
 #: the exchange's buffers (engine.exchange.SpikeExchange) and its comm handle
 #: (comm.compiled); capacity: records per slot now; initial: its initial value;
 #: shrink_after: quiet slices before a shrink
 LoopExchange = namedtuple("LoopExchange", "sendbuf recvbuf gid stamp mult capacity initial shrink_after comm")
+
+#: the plastic projections (engine.plastic.Plasticity): tables, a tuple of
+#: kernels.plastic.PlasticArgs in projection order (one placeholder of kind 0 when there are
+#: none); k_at, k_val: the STDP kernel's K_minus memo (scratch); has_history: some local
+#: neuron keeps a spike history (the histories themselves are an argument of their own, as
+#: the loop may grow them); min_delay (steps) and dt (ms) for the history pruning
+LoopPlastic = namedtuple("LoopPlastic", "tables k_at k_val has_history min_delay dt")
 
 # flags (int64 array shared with Simulation): indices
 F_STOP_REQ = 0  # this rank asks to stop (set from Python, read at every slice)
@@ -67,13 +76,17 @@ F_NMAX = 6  # the fullest slot of the last slice (records)
 F_NONFINITE = 7  # 1 + local index of the first neuron whose V_m became NaN/inf (0: none);
 # set with F_STOP_REQ, so every rank stops after that slice (Simulation raises NonFiniteState)
 F_NONFINITE_STEP = 8  # the first step of that slice
-N_FLAGS = 9
+F_UNSTABLE = 9  # with status UNSTABLE: the group (index) with a numerically unstable neuron
+N_FLAGS = 10
 
 # return status
 DONE = 0  # boundary or end reached
 STOPPED = 1  # a rank asked to stop: every rank returns after the same slice
 GROW = 2  # a slot overflowed: the capacity must grow (flags[F_NMAX])
 SHRINK = 3  # capacity used little for shrink_after slices: halve it
+UNSTABLE = 4  # a neuron became numerically unstable in the slice from the returned step (its
+#               model's unstable_flag; group flags[F_UNSTABLE]): returned before the exchange,
+#               as the Python path raises there (models.base.NeuronModel.check_stable)
 
 _STOP = np.int64(1) << np.int64(62)  # engine.exchange.STOP_FLAG
 _MASK = _STOP - np.int64(1)
@@ -94,7 +107,7 @@ def _bisect(a, lo, hi, x, right):
 @njit(cache=True)
 def inject_devices(dev, t0, m, R, ring_ex, ring_in, ring_cur):
     """Spike and current generators' input of steps t0..t0+m-1 into the input rows, in the
-    order of ``Simulation._inject_devices``."""
+    order of ``Simulation._inject_devices`` (the ac/noise generators' kernels last)."""
     for k in range(dev.w.shape[0]):
         a = _bisect(dev.steps, dev.ptr[k], dev.ptr[k + 1], t0, False)
         b = _bisect(dev.steps, a, dev.ptr[k + 1], t0 + m, False)
@@ -118,6 +131,8 @@ def inject_devices(dev, t0, m, R, ring_ex, ring_in, ring_cur):
                 row = s % R
                 for i in range(dev.ciptr[k], dev.ciptr[k + 1]):
                     ring_cur[row, dev.cidx[i]] += a
+    if dev.cur.order.shape[0] > 0:  # ac/noise generators (kernels.currents)
+        current_table_rows(dev.cur, ring_cur, t0, m)
 
 
 @njit(cache=True)
@@ -145,6 +160,23 @@ def grow_pool(pool, n_free_needed):
 
 
 @njit(cache=True)
+def deliver_plastic(pl, gid, stamp, order, H, multiple, R_ev):
+    """Deliver received spikes (in ``order``) through every plastic table of ``pl``
+    (:class:`LoopPlastic`) in projection order into the float64 event pool ``multiple``,
+    growing it as ``engine.plastic.Plasticity.deliver`` does. Returns (events, the pool)."""
+    total = 0
+    for t in literal_unroll(pl.tables):
+        if t.kind != 0:
+            while True:
+                n_ev, need = deliver_table(t, gid, stamp, order, H, pl.k_at, pl.k_val, pl.dt, multiple, R_ev)
+                if need == 0:
+                    total += n_ev
+                    break
+                multiple = grow_pool(multiple, need)
+    return total, multiple
+
+
+@njit(cache=True)
 def _grow_spikes(a, need):
     b = np.empty(max(2 * a.shape[0], need, 1024), np.int64)
     b[:a.shape[0]] = a
@@ -152,17 +184,23 @@ def _grow_spikes(a, need):
 
 
 @njit(cache=True)
-def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, syn, spk_mask,
+def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, syn, pl, H, spk_mask,
                spk_g, spk_s, flags, step, end, boundary, M, R, n_neurons, size, rank, has_mult,
                record_spikes):
     """Run slices of M steps (the last one cut at ``end``) from ``step`` on; see the module
     docstring. groups: tuple of ``kernels.driver.GroupArgs``; recs: a tuple of ``Rec`` per
     group (buffers for all the rows this call can fill), rows: int64 next free row per group;
     dev: :class:`LoopDevices`; rings, out: as for run_group; single, multiple: the event
-    pools; xc: :class:`LoopExchange`; syn: (row_ptr, tgt, w, d); spk_mask: recorded local
-    neurons; spk_g, spk_s: recorded spikes buffers; flags: see F_*.
+    pools; xc: :class:`LoopExchange`; syn: (row_ptr, tgt, w, d); pl: :class:`LoopPlastic`;
+    H: the postsynaptic histories (kernels.plastic); spk_mask: recorded local neurons;
+    spk_g, spk_s: recorded spikes buffers; flags: see F_*.
 
-    Returns (status, next step, single, multiple, spk_g, spk_s, recorded spikes in them)."""
+    Plastic projections, as ``Simulation._exchange_and_deliver`` does: this slice's spikes
+    go into the histories before the exchange; the received spikes are delivered through
+    the plastic tables (in projection order) after the static synapses.
+
+    Returns (status, next step, single, multiple, spk_g, spk_s, recorded spikes in them,
+    H)."""
     ring_ex, ring_in, ring_cur = rings
     out_idx, out_stamp, out_mult = out
     row_ptr, tgt, w, d = syn
@@ -176,11 +214,14 @@ def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, 
         inject_devices(dev, step, m, R, ring_ex, ring_in, ring_cur)
         n_out = 0
         gi = 0
+        bad = -1
         for g in literal_unroll(groups):
             rc = recs[gi]
             n_out, r = run_group(g, step, m, R, rings, out, n_out,
                                  Rec(rc.idx, rc.codes, rc.buf, rc.interval, rows[gi]))
             rows[gi] = r
+            if bad < 0 and group_unstable(g):
+                bad = gi
             gi += 1
             if flags[F_NONFINITE] == 0:  # once per slice: V_m NaN/inf (kernels.finite)
                 j = first_nonfinite(g.rec_vars[0])
@@ -188,6 +229,10 @@ def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, 
                     flags[F_NONFINITE] = g.lo + j + 1
                     flags[F_NONFINITE_STEP] = step
                     flags[F_STOP_REQ] = 1
+        if bad >= 0:
+            flags[F_UNSTABLE] = bad
+            status = np.int64(UNSTABLE)
+            break
         if has_mult:
             for i in range(n_out):
                 flags[F_SPIKES] += out_mult[i]
@@ -205,6 +250,8 @@ def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, 
                         spk_g[n_rec] = li * size + rank
                         spk_s[n_rec] = out_stamp[i]
                         n_rec += 1
+        if pl.has_history:  # engine.plastic.Plasticity.record_post
+            H = record_slice(out_idx, out_stamp, n_out, H, pl.min_delay, pl.dt)
         # the exchange (engine.exchange.SpikeExchange.exchange, in numba)
         if n_out > xc.sendbuf.shape[0] // 3:
             raise RuntimeError("more spike records than the send buffer holds")
@@ -248,6 +295,8 @@ def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, 
                     single = grow_pool(single, need_s)
                 if multiple[7][0] < need_m:
                     multiple = grow_pool(multiple, need_m)
+            n_ev, multiple = deliver_plastic(pl, rg[:n], rs[:n], order, H, multiple, R_ev)
+            flags[F_EVENTS] += n_ev
         # capacity: the same decision on every rank (engine.exchange.SpikeExchange._adapt)
         flags[F_NMAX] = n_max
         if n_max > cap:
@@ -266,7 +315,7 @@ def run_slices(groups, recs, rows, dev, rings, out, single, multiple, R_ev, xc, 
                 status = np.int64(STOPPED)
         if status != DONE or step >= boundary:
             break
-    return status, step, single, multiple, spk_g, spk_s, n_rec
+    return status, step, single, multiple, spk_g, spk_s, n_rec, H
 
 
 def typed_loop(args, cached=True):

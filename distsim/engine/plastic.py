@@ -6,7 +6,7 @@ synapses into the float64 event lists (kernels.plastic)."""
 import numpy as np
 
 from ..connectivity.plastic import build_plastic
-from ..kernels.plastic import deliver_stdp, deliver_tsodyks2, history_need, record_post
+from ..kernels.plastic import PlasticArgs, deliver_table, grow_history, placeholder_args, record_slice
 from ..synapses import SYNAPSES
 
 _HIST_CAP0 = 4  # initial history entries per neuron (grown by doubling)
@@ -46,6 +46,25 @@ class Plasticity:
         self.k_val = np.zeros(n)
         self.consts = [np.array(SYNAPSES[t.model].kernel_constants(t.params), np.float64)
                        for t in self.tables]
+        # the delivery kernels' view of each table (the same arrays: in-place changes, such
+        # as a checkpoint's load_state, reach them)
+        self.args = tuple(self._args(t, c) for t, c in zip(self.tables, self.consts))
+
+    @staticmethod
+    def _args(t, c):
+        """kernels.plastic.PlasticArgs of table ``t`` with kernel constants ``c``."""
+        st = t.src_state
+        if SYNAPSES[t.model].uses_post_history:
+            a, b = st["Kplus"], np.zeros(0)
+        else:
+            a, b = st["u"], st["x"]
+        return PlasticArgs(np.int64(SYNAPSES[t.model].kind), c, np.int64(t.src_lo), t.row_ptr, t.tgt, t.w, t.d,
+                           np.int64(t.d_const), a, b, st["t_last"])
+
+    def loop_args(self):
+        """The compiled loop's tables (engine.loop.LoopPlastic.tables): every table's
+        PlasticArgs, or one placeholder when there are none."""
+        return self.args if self.args else (placeholder_args(),)
 
     @property
     def nbytes(self):
@@ -64,49 +83,24 @@ class Plasticity:
         return (min(lo), max(hi)) if lo else (None, None)
 
     def _grow_history(self, cap):
-        ht, hK, hc, head, hlen, Kminus, last, n_in, maxd, tmi = self.H
-        old = ht.shape[1]
-        n = ht.shape[0]
-        new = [np.zeros((n, cap), a.dtype) for a in (ht, hK, hc)]
-        idx = (head[:, None] + np.arange(old)[None, :]) % max(old, 1)
-        for a, b in zip(new, (ht, hK, hc)):
-            if old:
-                a[:, :old] = np.take_along_axis(b, idx, axis=1)
-        head[:] = 0
-        self.H = (new[0], new[1], new[2], head, hlen, Kminus, last, n_in, maxd, tmi)
+        self.H = grow_history(self.H, cap)
 
     def record_post(self, idx, stamp):
         """Add this slice's spikes of local neurons (``idx``, ``stamp``) to the histories."""
         if not self.any_history or idx.size == 0:
             return
-        need = history_need(idx, idx.size, self.H[4], self.H[7])
-        if need > self.H[0].shape[1]:
-            cap = self.H[0].shape[1]
-            while cap < need:
-                cap *= 2
-            self._grow_history(cap)
-        order = np.argsort(stamp, kind="stable")
-        record_post(idx, stamp, order, self.H, self.min_delay, self.dt)
+        self.H = record_slice(idx, stamp, idx.size, self.H, self.min_delay, self.dt)
 
     def deliver(self, gid, stamp, order, events):
         """Deliver received spikes (in ``order``) through every plastic projection, in
         projection order, into ``events``' float64 lists. Returns the number of events."""
         total = 0
         R_ev = events.R_ev
-        for t, c in zip(self.tables, self.consts):
+        for t in self.args:
             while True:
                 pool = events.thread0_pools()[1]  # one thread (Simulation refuses more)
-                kind = SYNAPSES[t.model].kind
-                if SYNAPSES[t.model].uses_post_history:
-                    st = t.src_state
-                    n_ev, need = deliver_stdp(kind, c, gid, stamp, order, t.src_lo, t.row_ptr, t.tgt, t.w,
-                                              t.d, t.d_const, st["Kplus"], st["t_last"], self.H,
-                                              self.k_at, self.k_val, self.dt, pool, R_ev)
-                else:
-                    st = t.src_state
-                    n_ev, need = deliver_tsodyks2(c, gid, stamp, order, t.src_lo, t.row_ptr, t.tgt, t.w,
-                                                  t.d, t.d_const, st["u"], st["x"], st["t_last"], self.dt,
-                                                  pool, R_ev)
+                n_ev, need = deliver_table(t, gid, stamp, order, self.H, self.k_at, self.k_val, self.dt,
+                                           pool, R_ev)
                 if need == 0:
                     total += int(n_ev)
                     break

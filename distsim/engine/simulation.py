@@ -390,15 +390,16 @@ class Simulation:
     def uses_compiled_loop(self):
         """True when :meth:`run` uses the compiled loop: ``loop == "compiled"``, the
         communicator's slot exchange has a compiled form (``comm.compiled``; a test double
-        may not), and no model of the network replaces ``update`` (a Python check after
-        every slice, e.g. aeif_cond_exp's instability check; those run the Python path).
-        Not yet inside the compiled loop, so also run by the Python path: plastic projections
-        (``engine.plastic``), the ac/noise current kernels (``kernels.currents``) and more
-        than one thread (the threaded kernels run one parallel region each in Python)."""
+        may not), and no model of the network replaces ``update`` (a model's Python code
+        after every slice; a declared instability check, ``NeuronModel.unstable_flag`` as
+        aeif_cond_exp's, runs inside the compiled loop).
+        Plastic projections (``engine.plastic``) and the ac/noise current kernels
+        (``kernels.currents``) run inside the compiled loop. Not yet inside it, so run by
+        the Python path: more than one thread (the threaded kernels run one parallel region
+        each in Python)."""
         from ..models.base import NeuronModel
         base = NeuronModel.__dict__["update"].__func__
         return (self.loop == "compiled" and hasattr(self.exchange._op, "compiled") and self.threads == 1
-                and self.plastic is None and not self.current_kernels
                 and all(getattr(g.model.update, "__func__", None) is base for g in self.groups))
 
     def run(self, t_ms, checkpoint_every_ms=None, on_checkpoint=None):
@@ -480,6 +481,13 @@ class Simulation:
             b = max(b, t0 + 1)
             status, step = C.run(self, t0, end, b, rec is not None)
             self.step = step
+            if status == L.UNSTABLE:  # the slice from `step` made a neuron unstable: raise as _slice does
+                if rec is not None:
+                    C.hand_over(self, rec, t0, step)
+                g = self.groups[int(C.flags[L.F_UNSTABLE])]
+                g.model.check_stable(g, step, min(self.min_delay, end - step))
+                raise RuntimeError(f"{g.model.name}: numerical instability between steps {step} and "
+                                   f"{step + self.min_delay}")  # (check_stable raises first)
             if status == L.GROW:
                 self.exchange.resize_to(_grown(self.exchange.capacity, int(C.flags[L.F_NMAX])))
             elif status == L.SHRINK:
@@ -925,6 +933,7 @@ class _CompiledLoop:
 
     def __init__(self, sim):
         from . import loop as L
+        from ..kernels.currents import current_tables
         self.L = L
         self.flags = np.zeros(L.N_FLAGS, np.int64)
         self.flags[L.F_STOP_REQ] = int(sim.stop_requested)
@@ -939,7 +948,7 @@ class _CompiledLoop:
                                  cat([c for c, _, _ in cd], np.int64), np.ascontiguousarray(
                                      cat([a for _, a, _ in cd], np.float64)),
                                  cum([c for c, _, _ in cd]), cat([i for _, _, i in cd], np.int64),
-                                 cum([i for _, _, i in cd]))
+                                 cum([i for _, _, i in cd]), current_tables(sim.current_kernels))
         self.groups = tuple(g.args for g in sim.groups)
         self.empty_rec = [Rec(np.empty(0, np.int64), g.rec_codes, np.empty((0, 0)), 1, 0) for g in sim.groups]
         self.rows = np.zeros(len(sim.groups), np.int64)
@@ -947,9 +956,29 @@ class _CompiledLoop:
         self.spk_s = np.empty(1024, np.int64)
         self.n_rec = 0
         self.syn = (sim.syn.row_ptr, sim.syn.tgt, sim.syn.w, sim.syn.d)
+        self.pl = self._plastic(sim)
         self.cached = all(type(g.args.S).__module__.startswith("distsim.") for g in sim.groups)
         self.fn = None
         self.recs = None
+
+    def _plastic(self, sim):
+        """engine.loop.LoopPlastic of the simulation's plastic projections (one placeholder
+        table and no history without any)."""
+        from ..kernels.plastic import placeholder_args
+        P = sim.plastic
+        if P is None:
+            z = np.zeros(0, np.int64)
+            return self.L.LoopPlastic((placeholder_args(),), z, np.zeros(0), False, np.int64(0), float(sim.dt))
+        return self.L.LoopPlastic(P.loop_args(), P.k_at, P.k_val, bool(P.any_history), np.int64(P.min_delay),
+                                  float(P.dt))
+
+    @staticmethod
+    def _history(sim):
+        """The plastic histories (kernels.plastic), or empty ones of the same types."""
+        if sim.plastic is not None:
+            return sim.plastic.H
+        i2, f2, i1, f1 = np.zeros((0, 0), np.int64), np.zeros((0, 0)), np.zeros(0, np.int64), np.zeros(0)
+        return (i2, f2, i2, i1, i1, f1, i1, i1, i1, f1)
 
     def _recs(self, sim, t0, last, recording):
         """Rec per group with rows for the samples of steps t0..last-1 (empty if not recording)."""
@@ -979,13 +1008,18 @@ class _CompiledLoop:
         single, multiple = ev.thread0_pools()  # the loop runs one thread (uses_compiled_loop)
         args = (self.groups, self.recs, self.rows, self.dev, (sim.ring_ex, sim.ring_in, sim.ring_cur),
                 (sim.out_idx, sim.out_stamp, sim.out_mult), single, multiple, sim.R_ev,
-                x.compiled(), self.syn, sim.spike_rec_mask, self.spk_g, self.spk_s, self.flags,
+                x.compiled(), self.syn, self.pl, self._history(sim), sim.spike_rec_mask, self.spk_g, self.spk_s, self.flags,
                 int(t0), int(end), int(boundary), int(M), int(sim.R), int(sim.n_neurons),
                 int(sim.size), int(sim.rank), bool(sim.has_multiplicity), bool(recording))
         if self.fn is None:
             self.fn = L.typed_loop(args, self.cached)
-        status, step, single, multiple, self.spk_g, self.spk_s, self.n_rec = self.fn(*args)
+        status, step, single, multiple, self.spk_g, self.spk_s, self.n_rec, H = self.fn(*args)
         ev.set_thread0_pools(single, multiple)  # possibly grown inside the call
+        if sim.current_kernels:  # the ac_generators' oscillators, one state with the Python path's
+            from ..kernels.currents import store_oscillators
+            store_oscillators(self.dev.cur, sim.current_kernels)
+        if sim.plastic is not None:
+            sim.plastic.H = H  # possibly grown inside the call
         sim.n_spikes += int(self.flags[L.F_SPIKES] - n0[0])
         sim.n_events += int(self.flags[L.F_EVENTS] - n0[1])
         x.n_second_rounds += int(self.flags[L.F_SECOND] - n0[2])

@@ -28,6 +28,7 @@ max(0, t_min - 1)``, ``hi = t_max - 1``); what it sends in step ``e`` is in the 
 import math
 from collections import namedtuple
 
+import numpy as np
 from numba import njit
 
 from .rng import normal
@@ -116,3 +117,78 @@ def noise_rows(ring, t0, M, a):
             for k in range(n):
                 ring[row, a.idx[k]] += a.vals[k]
         e = end
+
+
+#: every current kernel of a rank in flat arrays, for the compiled loop (engine.loop), whose
+#: argument types then do not depend on which generators a network has: ``order[i]`` is
+#: ``2 k`` for the k-th ac_generator, ``2 k + 1`` for the k-th noise_generator, in device
+#: order; device k's targets are ``idx[iptr[k]:iptr[k + 1]]`` (and its keys and scratch
+#: values, noise), the other fields one entry per device (AcArgs, NoiseArgs); ``osc``
+#: [device, 2] and ``pos`` [device, 1] are the very arrays of the devices' AcArgs (views)
+CurrentTables = namedtuple("CurrentTables", "order ac_idx ac_iptr ac_delay ac_lo ac_hi ac_offset ac_a00 ac_a01 "
+                                            "ac_a10 ac_a11 ac_y0 ac_y1 ac_osc ac_pos no_idx no_iptr no_keys "
+                                            "no_vals no_delay no_lo no_hi no_dt_steps no_mean no_std "
+                                            "no_std_mod no_omega_h no_phase")
+
+
+def current_tables(kernels):
+    """CurrentTables of ``Simulation.current_kernels`` [(kernel, AcArgs or NoiseArgs)]. The
+    oscillator state of each ac_generator is copied in and must be copied back after a
+    compiled call (:func:`store_oscillators`)."""
+    ac = [a for k, a in kernels if isinstance(a, AcArgs)]
+    no = [a for k, a in kernels if isinstance(a, NoiseArgs)]
+    order, ia, ino = [], 0, 0
+    for _, a in kernels:
+        if isinstance(a, AcArgs):
+            order.append(2 * ia)
+            ia += 1
+        else:
+            order.append(2 * ino + 1)
+            ino += 1
+    i64 = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
+    f64 = lambda x: np.array(x, dtype=np.float64)  # noqa: E731
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+    ptr = lambda parts: i64([0] + list(np.cumsum([p.size for p in parts])))  # noqa: E731
+    return CurrentTables(
+        i64(order), cat([a.idx for a in ac], np.int64), ptr([a.idx for a in ac]), i64([a.delay for a in ac]),
+        i64([a.lo for a in ac]), i64([a.hi for a in ac]), f64([a.offset for a in ac]), f64([a.a00 for a in ac]),
+        f64([a.a01 for a in ac]), f64([a.a10 for a in ac]), f64([a.a11 for a in ac]),
+        f64([a.y0_start for a in ac]), f64([a.y1_start for a in ac]),
+        f64([a.osc for a in ac]).reshape(len(ac), 2), i64([a.pos for a in ac]).reshape(len(ac), 1),
+        cat([a.idx for a in no], np.int64), ptr([a.idx for a in no]), cat([a.keys for a in no], np.uint64),
+        np.zeros(sum(a.idx.size for a in no)), i64([a.delay for a in no]), i64([a.lo for a in no]),
+        i64([a.hi for a in no]), i64([a.dt_steps for a in no]), f64([a.mean for a in no]),
+        f64([a.std for a in no]), f64([a.std_mod for a in no]), f64([a.omega_h for a in no]),
+        f64([a.phase for a in no]))
+
+
+def store_oscillators(tables, kernels):
+    """Copy the ac_generators' oscillators (y_0, y_1, rotations done) from ``tables`` back
+    into their AcArgs in ``kernels``, so both stay one state. Returns None."""
+    k = 0
+    for _, a in kernels:
+        if isinstance(a, AcArgs):
+            a.osc[:] = tables.ac_osc[k]
+            a.pos[:] = tables.ac_pos[k]
+            k += 1
+
+
+@njit(cache=True)
+def current_table_rows(c, ring, t0, M):
+    """Every current kernel of CurrentTables ``c`` adds its currents of steps t0..t0+M-1 to
+    the rows, in device order, skipping those without local targets (as the Python path
+    does): ac_rows and noise_rows on each device's part of the tables."""
+    for i in range(c.order.shape[0]):
+        k = c.order[i] // 2
+        if c.order[i] % 2 == 0:
+            a0, a1 = c.ac_iptr[k], c.ac_iptr[k + 1]
+            if a1 > a0:
+                ac_rows(ring, t0, M, AcArgs(c.ac_idx[a0:a1], c.ac_delay[k], c.ac_lo[k], c.ac_hi[k], c.ac_offset[k],
+                                            c.ac_a00[k], c.ac_a01[k], c.ac_a10[k], c.ac_a11[k], c.ac_y0[k],
+                                            c.ac_y1[k], c.ac_osc[k], c.ac_pos[k]))
+        else:
+            a0, a1 = c.no_iptr[k], c.no_iptr[k + 1]
+            if a1 > a0:
+                noise_rows(ring, t0, M, NoiseArgs(c.no_idx[a0:a1], c.no_keys[a0:a1], c.no_vals[a0:a1], c.no_delay[k],
+                                                  c.no_lo[k], c.no_hi[k], c.no_dt_steps[k], c.no_mean[k],
+                                                  c.no_std[k], c.no_std_mod[k], c.no_omega_h[k], c.no_phase[k]))

@@ -100,6 +100,37 @@ def register_neuron(state_cls, fn):
     _NEURONS[state_cls] = loop
 
 
+_UNSTABLE = {}  # state named-tuple class -> its instability flag (see register_unstable)
+
+
+def register_unstable(state_cls, name):
+    """Groups whose state is a ``state_cls`` tuple mark a numerically unstable neuron with
+    a negative ``name`` state variable (models.base.NeuronModel.unstable_flag)."""
+    _UNSTABLE[state_cls] = name
+
+
+def group_unstable(g):
+    """True when a neuron of group ``g`` (:data:`GroupArgs`) is marked unstable (its model's
+    ``unstable_flag`` < 0); always False for models without the flag. Callable from numba
+    only."""
+    raise NotImplementedError("group_unstable is compiled by numba")
+
+
+@overload(group_unstable)
+def _group_unstable(g):
+    fields = getattr(g, "fields", None)
+    if fields is None or "S" not in fields:
+        return None
+    name = _UNSTABLE.get(getattr(g.types[fields.index("S")], "instance_class", None))
+    if name is None:
+        return lambda g: False
+    src = (f"def impl(g):\n    a = g.S.{name}\n    for j in range(a.shape[0]):\n        if a[j] < 0:\n"
+           f"            return True\n    return False\n")
+    ns = {}
+    exec(src, ns)  # the flag's field by name: numba has no getattr with a string
+    return ns["impl"]
+
+
 def neurons_step(n, S, P, shared, x, spk):
     """Advance the n neurons of a group by one step with the model's function (chosen by
     S's type), writing their spike multiplicities into spk. Callable from numba only."""

@@ -17,6 +17,7 @@ as in NEST: read by all n_in synapses and followed by one more than maxd + min_d
 older than the new spike.
 """
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
@@ -240,3 +241,73 @@ def deliver_tsodyks2(c, gid, stamp, order, src_lo, row_ptr, tgt, w, d, d_const, 
             _push(pool, (ts - 1 + dd) % R_ev, tgt[k], xu * w[k])
         t_last[s] = ts
     return n_ev, 0
+
+
+#: one plastic projection's table as the delivery kernels read it (engine.plastic builds it
+#: from connectivity.plastic.PlasticTable, holding the very same arrays): ``kind`` (KIND_*;
+#: 0: a placeholder that delivers nothing), constants ``c``, ``src_lo``, ``row_ptr``, ``tgt``,
+#: ``w``, ``d``, ``d_const`` (see deliver_stdp), and the per-source state: ``a`` K_plus (STDP)
+#: or u (tsodyks2), ``b`` unused (empty, STDP) or x (tsodyks2), ``t_last``
+PlasticArgs = namedtuple("PlasticArgs", "kind c src_lo row_ptr tgt w d d_const a b t_last")
+
+
+def placeholder_args():
+    """A PlasticArgs of kind 0 (no synapses): the compiled loop's tuple of tables is never
+    empty (numba's literal_unroll cannot iterate an empty tuple)."""
+    f = np.zeros(0)
+    return PlasticArgs(np.int64(0), f, np.int64(0), np.zeros(1, np.int64), np.zeros(0, np.uint32), f,
+                       np.zeros(0, np.uint8), np.int64(0), f, f, np.zeros(0, np.int64))
+
+
+@njit(cache=True)
+def deliver_table(t, gid, stamp, order, H, k_at, k_val, dt, pool, R_ev):
+    """Deliver received spikes through one plastic projection (PlasticArgs ``t``) with the
+    kernel of its kind (deliver_stdp or deliver_tsodyks2). Returns (events, chunks the pool
+    must have free) as they do."""
+    if t.kind == KIND_TSODYKS2:
+        return deliver_tsodyks2(t.c, gid, stamp, order, t.src_lo, t.row_ptr, t.tgt, t.w, t.d, t.d_const,
+                                t.a, t.b, t.t_last, dt, pool, R_ev)
+    if t.kind == KIND_STDP or t.kind == KIND_STDP_PL_HOM:
+        return deliver_stdp(t.kind, t.c, gid, stamp, order, t.src_lo, t.row_ptr, t.tgt, t.w, t.d, t.d_const,
+                            t.a, t.t_last, H, k_at, k_val, dt, pool, R_ev)
+    return np.int64(0), np.int64(0)
+
+
+@njit(cache=True)
+def grow_history(H, cap):
+    """The histories ``H`` with room for ``cap`` entries per neuron, each neuron's entries
+    moved to the front (head 0) in their order; the per-neuron arrays are kept (head set
+    to 0 in place)."""
+    ht, hK, hc, head, hlen, Kminus, last, n_in, maxd, tmi = H
+    n = ht.shape[0]
+    old = ht.shape[1]
+    ht2 = np.zeros((n, cap), ht.dtype)
+    hK2 = np.zeros((n, cap), hK.dtype)
+    hc2 = np.zeros((n, cap), hc.dtype)
+    if old > 0:
+        for j in range(n):
+            for i in range(old):
+                p = (head[j] + i) % old
+                ht2[j, i] = ht[j, p]
+                hK2[j, i] = hK[j, p]
+                hc2[j, i] = hc[j, p]
+    head[:] = 0
+    return (ht2, hK2, hc2, head, hlen, Kminus, last, n_in, maxd, tmi)
+
+
+@njit(cache=True)
+def record_slice(idx, stamp, n_out, H, min_delay, dt):
+    """Add one slice's spikes of local neurons (``idx[:n_out]``, ``stamp[:n_out]``) to the
+    histories ``H``, growing them (doubling) when a neuron's history could overflow.
+    Returns the histories (new arrays when grown)."""
+    if n_out == 0:
+        return H
+    need = history_need(idx, n_out, H[4], H[7])
+    cap = H[0].shape[1]
+    if need > cap:
+        while cap < need:
+            cap *= 2
+        H = grow_history(H, cap)
+    order = np.argsort(stamp[:n_out], kind="mergesort")  # stable: time order per neuron
+    record_post(idx, stamp, order, H, min_delay, dt)
+    return H

@@ -109,20 +109,10 @@ class AeifCondExp(NeuronModel):
                 "ref_steps": np.rint(p["t_ref"] / dt).astype(np.int64),
                 "dt": np.full(p["t_ref"].shape[0], dt)}
 
-    @classmethod
-    def update(cls, g, t0, nsteps, R, rings, out, n_out, rec):
-        """The driver's slice; raises RuntimeError when a neuron became numerically unstable
-        (NEST: NumericalInstability), before its spikes are sent."""
-        res = super().update(g, t0, nsteps, R, rings, out, n_out, rec)
-        bad = np.flatnonzero(g.state["refr"] < 0)
-        if bad.size:
-            j = g.lo + int(bad[0])  # local index of the first unstable neuron
-            where = next((f"gid {int(gids[j - lo])} (population {pop.name})"
-                          for pop, (lo, hi, gids) in zip(g.pops, g.bounds) if lo <= j < hi), f"local neuron {j}")
-            raise RuntimeError(f"aeif_cond_exp: numerical instability (V_m < -1000 mV or |w| > 1e6 pA) of "
-                               f"{where} between steps {t0} and {t0 + nsteps}, as NEST reports it; "
-                               f"reduce the input or gsl_error_tol")
-        return res
+    # NEST's NumericalInstability: the kernel marks such a neuron with refr = -1
+    unstable_flag = "refr"
+    instability_text = "V_m < -1000 mV or |w| > 1e6 pA"
+    instability_hint = "reduce the input or gsl_error_tol"
 
 
 register_rhs(AeifCondExp.Params, aeif_cond_exp_rhs)

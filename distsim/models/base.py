@@ -123,6 +123,13 @@ class NeuronModel:
     record_from_state = {"V_m": "V"}  # recordable -> its 1-D float64 state variable
     current_input = "i0"  # state variable that current generators write (pA, next step on)
     V_m_default = None  # initial V_m (mV) when a population gives none; None: E_L (as most NEST models)
+    # an integer state variable the kernel sets < 0 when a neuron became numerically unstable
+    # (NEST: NumericalInstability): the run then stops with check_stable's error after that
+    # slice's update, before its spikes are sent, in the Python and the compiled loop alike;
+    # instability_text says what happened, instability_hint what to do
+    unstable_flag = None
+    instability_text = ""
+    instability_hint = ""
     neuron = None  # numba function neuron(j, S, p, x) -> spike multiplicity (kernels.driver)
     block = None  # or: numba function block(n, S, P, shared, x, spk), the loop over neurons
     State = None  # named tuple classes of the kernel arguments, built from the declaration
@@ -152,7 +159,11 @@ class NeuronModel:
                                 "(record_from_state)")
         if cls.current_input not in cls.state:
             raise TypeError(f"{cls.name}: current_input {cls.current_input!r} is not a state variable")
-        from ..kernels.driver import register_block, register_neuron
+        from ..kernels.driver import register_block, register_neuron, register_unstable
+        if cls.unstable_flag is not None:
+            if cls.unstable_flag not in cls.state:
+                raise TypeError(f"{cls.name}: unstable_flag {cls.unstable_flag!r} is not a state variable")
+            register_unstable(cls.State, cls.unstable_flag)
         if block is not None:
             register_block(cls.State, block)
         else:
@@ -195,11 +206,28 @@ class NeuronModel:
             args = (g.args, g.tparts, t0, nsteps, R, rings, out, n_out, rec)
             if g.kernel_threads is None:
                 g.kernel_threads = typed_entry(args, threads=True)
-            return g.kernel_threads(*args)
-        args = (g.args, t0, nsteps, R, rings, out, n_out, rec)
-        if g.kernel is None:
-            g.kernel = typed_entry(args)
-        return g.kernel(*args)
+            res = g.kernel_threads(*args)
+        else:
+            args = (g.args, t0, nsteps, R, rings, out, n_out, rec)
+            if g.kernel is None:
+                g.kernel = typed_entry(args)
+            res = g.kernel(*args)
+        if cls.unstable_flag is not None:
+            cls.check_stable(g, t0, nsteps)
+        return res
+
+    @classmethod
+    def check_stable(cls, g, t0, nsteps):
+        """Raise RuntimeError naming the first neuron of group ``g`` whose ``unstable_flag``
+        is set (after the slice of steps t0..t0+nsteps-1), as NEST reports a
+        NumericalInstability; return None when there is none."""
+        bad = np.flatnonzero(g.state[cls.unstable_flag] < 0)
+        if bad.size:
+            j = g.lo + int(bad[0])  # local index of the first unstable neuron
+            where = next((f"gid {int(gids[j - lo])} (population {pop.name})"
+                          for pop, (lo, hi, gids) in zip(g.pops, g.bounds) if lo <= j < hi), f"local neuron {j}")
+            raise RuntimeError(f"{cls.name}: numerical instability ({cls.instability_text}) of {where} between "
+                               f"steps {t0} and {t0 + nsteps}, as NEST reports it; {cls.instability_hint}")
 
     #: parameters of NEST's ArchivingNode, which every single-neuron model has: read by
     #: plastic synapses (distsim.synapses), not by the neuron's kernel

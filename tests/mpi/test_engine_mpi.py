@@ -257,3 +257,80 @@ def test_compiled_loop_equals_python_path_on_every_rank_count():
         for u, v in zip(a[1], x[1]):
             assert np.array_equal(u, v)
         assert a[2:] == x[2:]
+
+
+@pytest.mark.mpi(min_size=2)
+def test_compiled_loop_equals_python_path_with_plastic_synapses():
+    """Plastic delivery inside the compiled loop: every synapse model (stdp_synapse,
+    stdp_pl_synapse_hom, tsodyks2_synapse) gives, on N ranks, the spikes and the final
+    weights of the Python path on N ranks and on one, bit for bit (chunks not a multiple of
+    the 0.5 ms slice)."""
+    from plastic_nets import plastic_net
+    comm = get_comm()
+
+    def run(loop, c):
+        rec = MemoryRecorder()
+        sim = Simulation(plastic_net(delay={"dist": "uniform", "low": 0.5, "high": 8.0}), seed=13, comm=c,
+                         recorder=rec, loop=loop, chunk_ms=2.3)
+        assert sim.uses_compiled_loop() == (loop == "compiled")
+        sim.run(150.0)
+        weights = []
+        for t in sim.plastic.tables:  # every synapse by (source, target), multapses in row order
+            parts = c.allgather(tuple(a.copy() for a in sim.plastic.weights(t.pid)))
+            src, tgt, w = (np.concatenate([p[i] for p in parts]) for i in range(3))
+            key = src * sim.n_neurons + tgt
+            o = np.argsort(key, kind="stable")
+            weights.append((key[o], w[o]))
+        return rec.gather_spikes(c), weights, c.allreduce_sum(sim.n_events)
+
+    a = run("compiled", comm)
+    b = run("python", comm)
+    ref = comm.bcast(run("python", SerialComm()) if comm.rank == 0 else None)
+    assert a[0][0].size > 500 and len(a[1]) == 3
+    for x in (b, ref):
+        assert np.array_equal(a[0][0], x[0][0]) and np.array_equal(a[0][1], x[0][1])
+        for (k1, w1), (k2, w2) in zip(a[1], x[1]):
+            assert np.array_equal(k1, k2) and np.array_equal(w1, w2)
+        assert a[2] == x[2]
+
+
+def _currents_and_adex():
+    """ac and noise generators on iaf_psc_exp and aeif_cond_exp neurons, with traces."""
+    v0 = {"dist": "uniform", "low": -70.0, "high": -56.0}
+    pops = [Population("E", "iaf_psc_exp", 37, {"V_m": v0}),
+            Population("A", "aeif_cond_exp", 11, {"V_m": v0})]
+    projs = [Projection("E", "E", "fixed_indegree", weight=30.0, delay_ms=0.8, indegree=4),
+             Projection("E", "A", "fixed_indegree", weight=2.0, delay_ms=0.6, indegree=4)]
+    devs = [Device("noise_generator", ["E", "A"], {"mean_pA": 400.0, "std_pA": 250.0, "dt_ms": 0.3,
+                                                  "std_mod_pA": 100.0, "frequency_Hz": 20.0, "start_ms": 3.0}),
+            Device("ac_generator", ["E", "A"], {"amplitude_pA": 150.0, "offset_pA": 50.0, "frequency_Hz": 25.0,
+                                                "phase_deg": 60.0, "origin_ms": 10.0}),
+            Device("spike_recorder", ["E", "A"]),
+            Device("voltmeter", ["E", "A"], {"interval_ms": 0.3}, n_per_population=5)]
+    return Network(pops, projs, devs)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_compiled_loop_equals_python_path_with_current_kernels_and_aeif():
+    """ac/noise generators and aeif_cond_exp inside the compiled loop: on N ranks the
+    spikes and traces of the Python path on N ranks and on one."""
+    comm = get_comm()
+
+    def run(loop, c):
+        rec = MemoryRecorder()
+        sim = Simulation(_currents_and_adex(), seed=17, comm=c, recorder=rec, loop=loop, chunk_ms=2.3)
+        assert sim.uses_compiled_loop() == (loop == "compiled")
+        sim.run(100.0)
+        return (rec.gather_spikes(c), {k: rec.gather_samples(c, k) for k in sorted(sim.report_variables())},
+                c.allreduce_sum(sim.n_events))
+
+    a = run("compiled", comm)
+    b = run("python", comm)
+    ref = comm.bcast(run("python", SerialComm()) if comm.rank == 0 else None)
+    assert a[0][0].size > 100 and len(a[1]) == 2
+    for x in (b, ref):
+        assert np.array_equal(a[0][0], x[0][0]) and np.array_equal(a[0][1], x[0][1])
+        for k in a[1]:
+            for u, v in zip(a[1][k], x[1][k]):
+                assert np.array_equal(u, v), k
+        assert a[2] == x[2]
