@@ -31,8 +31,14 @@ Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libso
                                         ("#<index>" appended when a pair has several); attrs
                                         source_population, target_population, synapse_model,
                                         projection (index), units
-    /edges/<projection>/source_node_id  uint64 population-local ids (SONATA edges)
-    /edges/<projection>/target_node_id  uint64 population-local ids
+    /edges/<projection>/source_node_id  uint64 population-local ids (SONATA edges; attr
+                                        node_population)
+    /edges/<projection>/target_node_id  uint64 population-local ids (attr node_population)
+    /edges/<projection>/edge_type_id    int8 zeros (SONATA requires it)
+    /edges/<projection>/0/weight...     hard links to weight and weight_t<ms>: SONATA's edge
+                                        group 0, so libsonata's EdgeStorage reads them as
+                                        attributes (its afferent/efferent queries need
+                                        libsonata's write_indices first)
     /edges/<projection>/weight          float64 (the target model's unit), one per synapse
     /edges/<projection>/weight_t<ms>    float64, the weights at <ms> (attr t_ms; "100", "0.5"),
                                         with weights_every_ms (--weights-every); group attr
@@ -291,6 +297,8 @@ class HDF5Recorder:
             late = [k for k, v in g.items() if k.startswith("weight_t") and float(v.attrs["t_ms"]) > step * self.dt + 1e-9]
             for k in late:
                 del g[k]
+                if "0" in g and k in g["0"]:
+                    del g["0"][k]
             if late:
                 g.attrs["snapshot_times_ms"] = np.array(sorted(float(v.attrs["t_ms"]) for k, v in g.items()
                                                                if k.startswith("weight_t")), np.float64)
@@ -665,7 +673,8 @@ class HDF5Recorder:
             cols = cols + ((wname, np.float64),)
 
             def create(t=t, pr=pr, total=total, cols=cols, t_snap=t_snap):
-                g = _edge_group(self.f, names[t.pid], [c[0] for c in cols])
+                ids = cols[0][0] == "source_node_id"
+                g = _edge_group(self.f, names[t.pid], [c[0] for c in cols] + (["edge_type_id"] if ids else []))
                 g.attrs["source_population"] = pr.source
                 g.attrs["target_population"] = pr.target
                 g.attrs["synapse_model"] = pr.synapse["model"]
@@ -677,6 +686,12 @@ class HDF5Recorder:
                     ds = g.create_dataset(key, shape=(total,), dtype=dt)
                     if key.startswith("weight_t"):
                         ds.attrs["t_ms"] = t_snap
+                    if key.startswith("weight"):  # SONATA: edge attributes of group 0 (a hard link)
+                        g["0"][key] = ds
+                    else:
+                        ds.attrs["node_population"] = pr.source if key == "source_node_id" else pr.target
+                if ids:  # SONATA's edge type of every edge (none here: 0; int8, the fill value)
+                    g.create_dataset("edge_type_id", shape=(total,), dtype=np.int8, fillvalue=0)
                 if snapshot_step is not None:
                     ts = sorted(float(v.attrs["t_ms"]) for k, v in g.items() if k.startswith("weight_t"))
                     g.attrs["snapshot_times_ms"] = np.array(ts, np.float64)
@@ -760,7 +775,10 @@ def _edge_group(f, name, replace):
     stopped run wrote them before; collective in the mpio mode, like every structural change);
     snapshots (``weight_t<ms>``) of earlier segments are kept."""
     g = f.require_group("edges").require_group(name)
+    g0 = g.require_group("0")
     for k in replace:
+        if k in g0:
+            del g0[k]
         if k in g:
             del g[k]
     return g

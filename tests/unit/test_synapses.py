@@ -269,6 +269,19 @@ def test_weight_snapshots_equal_the_final_weights_of_runs_that_end_there(tmp_pat
         moved = moved or any(not np.array_equal(_target_major(late, pid)[2], e[name]["snapshots"][t_ms])
                              for name, pid in (("E->E#0", 0), ("E->E#1", 1)))
     assert moved
+    try:  # SONATA: libsonata reads the edges, their weights and snapshots as attributes
+        import libsonata
+    except ImportError:
+        libsonata = None
+    if libsonata is not None:
+        pop = libsonata.EdgeStorage(path).open_population("E->I")
+        sel = libsonata.Selection([[0, pop.size]])
+        assert (pop.source, pop.target) == ("E", "I") and pop.size == e["E->I"]["weight"].size
+        assert {"weight", "weight_t12.3"} <= set(pop.attribute_names)
+        assert np.array_equal(pop.source_nodes(sel), e["E->I"]["source_node_id"])
+        assert np.array_equal(pop.target_nodes(sel), e["E->I"]["target_node_id"])
+        assert np.array_equal(pop.get_attribute("weight_t12.3", sel), e["E->I"]["snapshots"][12.3])
+        assert np.array_equal(pop.get_attribute("weight", sel), e["E->I"]["weight"])
     with pytest.raises(SpecError):
         HDF5Recorder(str(tmp_path / "b.h5"), weights_every_ms=0.0)
 
