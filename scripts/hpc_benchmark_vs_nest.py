@@ -178,20 +178,26 @@ def n_synapses_of(scale, indegree_scale):
     return P["NE"] * P["CE"], P["NE"] * P["CI"] + P["NI"] * (P["CE"] + P["CI"]), n
 
 
+def _edge_block():
+    from distsim.recording import hdf5
+    return hdf5._EDGE_BLOCK
+
+
 def estimate_memory(a):
     """dict: the distsim and NEST peak memory (bytes) expected at --scale/--indegree-scale."""
     from distsim.networks.hpc_benchmark import hpc_benchmark
+    from distsim.spec import validate
     from distsim.spec.memory import SAFETY, estimate
 
     n_pl, n_st, n_gen = n_synapses_of(a.scale, a.indegree_scale)
-    est = estimate(hpc_benchmark(scale=a.scale, indegree_scale=a.indegree_scale), a.ranks)
+    est = estimate(validate(hpc_benchmark(scale=a.scale, indegree_scale=a.indegree_scale)), a.ranks)
     d_total = est["total_bytes"] * a.ranks
     out = {"n_plastic": n_pl, "n_static": n_st, "n_generator": n_gen,
            "distsim_synapse_bytes_12_9": 12 * n_pl + 9 * n_st,
            "distsim_estimate_bytes": d_total, "distsim_estimate_with_safety_bytes": int(d_total * SAFETY),
-           # the final weights are written to the output at the end: source and target ids and
-           # the weight of every local plastic synapse, 24 B each, on top of the tables
-           "distsim_edges_write_bytes": 24 * n_pl}
+           # the final weights are written at the end in blocks of _EDGE_BLOCK synapses per
+           # rank (~88 B each while ordered) after 3 one-byte masks over the local synapses
+           "distsim_edges_write_bytes": a.ranks * _edge_block() * 88 + 3 * n_pl}
     cal = []
     for k in (float(x) for x in a.calib_indegree.split(",")):
         cmd = [PY, os.path.abspath(__file__), "--worker", "build", "--seed", "1", "--scale", str(a.calib_scale),
@@ -207,7 +213,9 @@ def estimate_memory(a):
     n_nest = n_pl + n_st + n_gen
     out.update(nest_calibration=cal, nest_bytes_per_synapse=bps,
                nest_estimate_bytes=int(y1 + bps * (n_nest - x1)),
-               nest_weights_readout_bytes=int(8 * n_pl + 3e8))  # float64 per weight + one block's lists
+               # float64 per weight kept + GetConnections().get() of one block of 250 k
+               # connections (~3 kB each while it runs, measured at small scale)
+               nest_weights_readout_bytes=int(8 * n_pl + 3000 * 250_000))
     return out
 
 

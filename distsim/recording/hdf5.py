@@ -700,18 +700,20 @@ class HDF5Recorder:
             blocks = _edge_blocks(t, off, self.size, self.rank, t_lo, s_off, ids_needed)
             if direct:  # mpio: every rank; one rank: the file is this rank's
                 g = create()
+                dss = [g[key] for key, _ in cols]
                 for f0, vals in blocks:
-                    for (key, _), v in zip(cols, vals):
-                        g[key][f0:f0 + v.size] = v
+                    for ds, v in zip(dss, vals):
+                        ds[f0:f0 + v.size] = v
             else:
                 gathered = self.comm.gather(list(blocks))
 
                 def write(gathered, create=create, cols=cols):
                     g = create()
+                    dss = [g[key] for key, _ in cols]
                     for bl in gathered:
                         for f0, vals in bl:
-                            for (key, _), v in zip(cols, vals):
-                                g[key][f0:f0 + v.size] = v
+                            for ds, v in zip(dss, vals):
+                                ds[f0:f0 + v.size] = v
 
                 self._on_writer(write, gathered)
         if self.mode == "mpio" or self.rank == 0:
@@ -724,7 +726,7 @@ class HDF5Recorder:
 
 
 #: synapses per block when /edges columns are put in order and written (bounded memory)
-_EDGE_BLOCK = 1 << 22
+_EDGE_BLOCK = 1 << 20
 
 
 def _fmt_ms(t):
