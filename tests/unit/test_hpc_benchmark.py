@@ -41,10 +41,11 @@ def test_weight_conversion_gives_the_psp_peak():
 
 
 def test_cli_weights_every_writes_snapshots_and_resume_continues_them(tmp_path):
-    """``distsim run hpc_benchmark --weights-every 10`` writes /edges/E->E/weight_t10 and
-    weight_t20; a run stopped by a checkpoint at 20 ms (t-sim 25) and resumed to 40 ms without
-    the option continues the snapshots from the file (30, 40) and equals an uninterrupted run;
-    the option is refused off the dt grid and without an output file."""
+    """``distsim run hpc_benchmark --weights-every 10`` writes /edges/E->E/weight_t<ms>; a run
+    to 35 ms checkpointed at 20 ms, resumed from there to 25 ms (the snapshot at 30 ms, after
+    the checkpoint, is removed) and then to 40 ms without the option continues the snapshots
+    from the file and equals an uninterrupted run; the option is refused off the dt grid and
+    without an output file."""
     import subprocess
     import sys
 
@@ -61,11 +62,18 @@ def test_cli_weights_every_writes_snapshots_and_resume_continues_them(tmp_path):
     full, part = str(tmp_path / "full.h5"), str(tmp_path / "part.h5")
     p = run("--t-sim", "40", "--weights-every", "10", "-o", full)
     assert p.returncode == 0, p.stderr
-    p = run("--t-sim", "25", "--weights-every", "10", "--checkpoint-every", "20", "-o", part)
+    p = run("--t-sim", "35", "--weights-every", "10", "--checkpoint-every", "20", "-o", part)
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([sys.executable, "-m", "distsim", "run", "--resume", part, "--t-sim", "40", "-q"],
-                       capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr
+    assert list(read_edges(part)["E->E"]["snapshots"]) == [10.0, 20.0, 30.0]
+
+    def resume(t):
+        p = subprocess.run([sys.executable, "-m", "distsim", "run", "--resume", part, "--t-sim", t, "-q"],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr
+
+    resume("25")  # from the checkpoint at 20: the snapshot at 30 is after it, and goes
+    assert list(read_edges(part)["E->E"]["snapshots"]) == [10.0, 20.0]
+    resume("40")
     a, b = read_edges(full)["E->E"], read_edges(part)["E->E"]
     assert list(a["snapshots"]) == list(b["snapshots"]) == [10.0, 20.0, 30.0, 40.0]
     for t in a["snapshots"]:
