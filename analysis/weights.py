@@ -22,6 +22,8 @@ def weight_stats(path: str, n_bins: int = N_BINS) -> dict:
         if "edges" not in f:
             return out
         for name, g in f["edges"].items():
+            if "weight" not in g:  # a killed run: periodic snapshots (weight_t<ms>) only
+                continue
             ds = g["weight"]
             n = int(ds.shape[0])
             s = 0.0

@@ -183,6 +183,8 @@ def check_run_times(args, dt_ms):
     if args.checkpoint_every is not None:
         grid_steps("--checkpoint-every", args.checkpoint_every, dt_ms, positive=True)
     grid_steps("--flush-interval", args.flush_interval, dt_ms, positive=True)
+    if getattr(args, "weights_every", None) is not None:
+        grid_steps("--weights-every", args.weights_every, dt_ms, positive=True)
 
 
 def check_memory(net, comm, args):
@@ -314,6 +316,8 @@ def _run(args, comm, cleanup):
                 remove_stale_checkpoint(output, comm)
         elif args.checkpoint_every:
             raise SpecError("--checkpoint-every", args.checkpoint_every, "needs an output file (-o)")
+    if args.weights_every is not None and not output:
+        raise SpecError("--weights-every", args.weights_every, "needs an output file (-o)")
     check_run_times(args, net.dt_ms)
     check_memory(net, comm, args)
     STOP.check(comm)  # a signal during start-up: stop before the build
@@ -337,7 +341,8 @@ def _run(args, comm, cleanup):
         from .recording.hdf5 import HDF5Recorder
         recorder = HDF5Recorder(output, flush_interval_ms=args.flush_interval,
                                 overwrite=overwrite, t_presim_ms=t_presim,
-                                resume=positions if args.resume else None, run_id=run_id)
+                                resume=positions if args.resume else None, run_id=run_id,
+                                weights_every_ms=args.weights_every)
 
     def on_checkpoint(s):
         attrs = {"t_presim_ms": t_presim, "recording": 0, "overwrite": int(bool(overwrite_flag))}
@@ -609,6 +614,10 @@ def build_parser():
     r.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     r.add_argument("--flush-interval", type=float, default=100.0,
                    help="output flush interval (ms, a multiple of dt)")
+    r.add_argument("--weights-every", type=float, metavar="MS",
+                   help="also write the weights of every plastic projection every MS of simulated time "
+                        "(from t = 0, a multiple of dt) as /edges/<projection>/weight_t<ms> "
+                        "(with --resume: default the stopped run's)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     r.add_argument("--checkpoint-every", type=float, metavar="MS",
                    help="write the full state beside the output (OUT.h5.ckpt) every MS of simulated "

@@ -448,6 +448,9 @@ class Simulation:
         last_print = wall0
         while self.step < end:
             M = min(self.min_delay, end - self.step)
+            nb = _recorder_boundary(self.recorder)  # e.g. a weight snapshot: a slice ends there
+            if nb is not None and self.step < nb:
+                M = min(M, nb - self.step)
             self._slice(self.step, M)
             prev = self.step
             self.step += M

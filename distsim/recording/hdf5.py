@@ -33,11 +33,21 @@ Layout (SONATA "Spike file" and "Frame oriented, node element recordings"; libso
                                         ("#<index>" appended when a pair has several); attrs
                                         source_population, target_population, synapse_model,
                                         projection (index), units
-    /edges/<projection>/source_node_id  uint64 population-local ids (SONATA edges)
-    /edges/<projection>/target_node_id  uint64 population-local ids
-    /edges/<projection>/weight          float64 (the target model's unit), one per synapse;
-                                        rank order, each rank's in row order: sort by
-                                        (source, target) to compare runs
+    /edges/<projection>/source_node_id  uint64 population-local ids (SONATA edges; attr
+                                        node_population)
+    /edges/<projection>/target_node_id  uint64 population-local ids (attr node_population)
+    /edges/<projection>/edge_type_id    int8 zeros (SONATA requires it)
+    /edges/<projection>/0/weight...     hard links to weight and weight_t<ms>: SONATA's edge
+                                        group 0, so libsonata's EdgeStorage reads them as
+                                        attributes (its afferent/efferent queries need
+                                        libsonata's write_indices first)
+    /edges/<projection>/weight          float64 (the target model's unit), one per synapse
+    /edges/<projection>/weight_t<ms>    float64, the weights at <ms> (attr t_ms; "100", "0.5"),
+                                        with weights_every_ms (--weights-every); group attr
+                                        snapshot_times_ms. Every column is in target-major
+                                        order (target, then source, multapses in their row
+                                        order; group attr order="target-major"): the same
+                                        bytes for any number of ranks
     /positions/<pop>                    float64 [n, ndim] position of each neuron (node id =
                                         row) of a population with positions (the network's
                                         length unit); attrs kind, extent, center, edge_wrap,
@@ -119,11 +129,14 @@ class HDF5Recorder:
     has MPI and the communicator is MPI with more than one rank, False = always gather to
     rank 0, True = require the mpio driver; on_flush: called on every rank after each flush
     as ``on_flush(t_flushed_ms)``; run_id: the run's identity written to /meta (None = a new
-    random one); resume: a checkpoint's positions (continue the existing file there).
+    random one); resume: a checkpoint's positions (continue the existing file there);
+    weights_every_ms: also write the weights of every plastic projection at each multiple of
+    this (simulated ms from t = 0) as /edges/<projection>/weight_t<ms> (None: final weights
+    only; on resume None continues the file's ``/meta`` ``weights_every_ms``).
     """
 
     def __init__(self, path, flush_interval_ms=100.0, overwrite=False, t_presim_ms=0.0,
-                 parallel=None, on_flush=None, resume=None, run_id=None):
+                 parallel=None, on_flush=None, resume=None, run_id=None, weights_every_ms=None):
         if not (isinstance(flush_interval_ms, (int, float)) and np.isfinite(flush_interval_ms)
                 and flush_interval_ms > 0):
             raise SpecError("flush_interval_ms", flush_interval_ms, "must be a finite number > 0")
@@ -140,6 +153,11 @@ class HDF5Recorder:
         self.t_flushed_ms = 0.0
         self.resume = resume  # positions() of a checkpoint: continue the existing file there
         self.run_id = run_id
+        if weights_every_ms is not None and not (isinstance(weights_every_ms, (int, float))
+                                                 and np.isfinite(weights_every_ms) and weights_every_ms > 0):
+            raise SpecError("weights_every_ms", weights_every_ms, "must be a finite number > 0 (ms)")
+        self.weights_every_ms = None if weights_every_ms is None else float(weights_every_ms)
+        self.w_steps = self.next_w = None
 
     # ------------------------------------------------------------ setup
     def _choose_mode(self, comm):
@@ -221,6 +239,8 @@ class HDF5Recorder:
                 "versions_json": json.dumps(versions(), sort_keys=True),
                 "t_presim_ms": self.t_presim_ms, "t_sim_ms": sim.step * self.dt,
                 "t_flushed_ms": sim.step * self.dt, "flush_interval_ms": self.flush_interval_ms}
+        if self.weights_every_ms is not None:
+            meta["weights_every_ms"] = self.weights_every_ms
         if net.reference_rates:
             meta["reference_rates_json"] = json.dumps(net.reference_rates, default=str,
                                                       sort_keys=True)
@@ -232,8 +252,21 @@ class HDF5Recorder:
         self.n_threads = int(getattr(sim, "threads", 1))
         if self.resume is not None:
             self._on_writer(self._reopen, self.resume, sim.step)
+            if self.weights_every_ms is None:  # continue the stopped segment's snapshots
+                have = None
+                if self.f is not None:
+                    have = self.f["meta"].attrs.get("weights_every_ms")
+                    have = None if have is None else float(have)
+                if self.mode != "mpio":
+                    have = comm.bcast(have)
+                self.weights_every_ms = have
         else:
             self._on_writer(self._create, meta)
+        if self.weights_every_ms is not None and getattr(sim, "plastic", None) is not None:
+            self.w_steps = int(round(self.weights_every_ms / self.dt))
+            if self.w_steps < 1 or abs(self.w_steps * self.dt - self.weights_every_ms) > 1e-9 * self.weights_every_ms:
+                raise SpecError("weights_every_ms", self.weights_every_ms, f"must be a multiple of dt_ms = {self.dt}")
+            self.next_w = (sim.step // self.w_steps + 1) * self.w_steps
 
     def _reopen(self, pos, step):
         """Open the existing file and cut every dataset back to the checkpoint's positions
@@ -262,6 +295,15 @@ class HDF5Recorder:
             g["data"].resize((n, g["data"].shape[1]))
             g["times"].resize((n,))
             self._set_report_stop(g, n)
+        for g in f.get("edges", {}).values():  # weight snapshots after the checkpoint: redone
+            late = [k for k, v in g.items() if k.startswith("weight_t") and float(v.attrs["t_ms"]) > step * self.dt + 1e-9]
+            for k in late:
+                del g[k]
+                if "0" in g and k in g["0"]:
+                    del g["0"][k]
+            if late:
+                g.attrs["snapshot_times_ms"] = np.array(sorted(float(v.attrs["t_ms"]) for k, v in g.items()
+                                                               if k.startswith("weight_t")), np.float64)
         m = f["meta"]
         m.attrs["complete"] = np.int8(0)  # until this segment closes without a stop
         if "error" in m.attrs:  # of a later segment that failed: this one repeats it from before
@@ -417,13 +459,19 @@ class HDF5Recorder:
     def boundary(self):
         """The next step at which :meth:`after_slice` must be called (the next flush), or None
         before ``begin``: the compiled loop (``engine.loop``) returns to Python there."""
-        return self.next_flush if self.sim is not None and not self.closed else None
+        if self.sim is None or self.closed:
+            return None
+        return self.next_flush if self.next_w is None else min(self.next_flush, self.next_w)
 
     def after_slice(self, sim, step):
-        """Flush when ``step`` has reached the next multiple of the flush interval (collective:
-        the decision depends on ``step`` only). Returns None."""
+        """Flush when ``step`` has reached the next multiple of the flush interval, write a
+        weight snapshot when it has reached the next multiple of ``weights_every_ms``
+        (collective: the decisions depend on ``step`` only). Returns None."""
         if self.sim is not None and not self.closed and step >= self.next_flush:
             self.flush(step)
+        if self.next_w is not None and not self.closed and step >= self.next_w:
+            self.write_edges(sim, snapshot_step=step)
+            self.next_w = (step // self.w_steps + 1) * self.w_steps
 
     # ------------------------------------------------------------ flushing
     def _local_batch(self):
@@ -594,65 +642,154 @@ class HDF5Recorder:
         self.closed = True
 
 
-    def write_edges(self, sim):
-        """Write the current weights of every plastic projection as /edges/<projection>
-        (collective; mpio: each rank its own block, in rank order; else gathered to rank 0).
-        Returns None."""
+    def write_edges(self, sim, snapshot_step=None):
+        """Write the current weights of every plastic projection into /edges/<projection>
+        (collective). Without ``snapshot_step``: the final ``source_node_id``,
+        ``target_node_id`` and ``weight`` (replaced if a stopped run wrote them before);
+        with it: ``weight_t<ms>`` (the weights at ``snapshot_step`` x dt, attribute ``t_ms``),
+        plus the id columns if absent. Every column is in one order for any number of ranks
+        (target-major: by target, then source, a pair's multapses in their row order), so
+        the file is the same bit for bit. mpio: each rank writes its targets' blocks; else
+        gathered to rank 0. Memory: bounded blocks of about ``_EDGE_BLOCK`` synapses."""
         net = sim.net
         names = edge_names(net)
-        local = {}
-        for t in sim.plastic.tables:
-            src, tgt, w = sim.plastic.weights(t.pid)
-            local[t.pid] = (src, tgt, np.array(w, np.float64))
         ranges = sim.gid_ranges
+        direct = self.mode == "mpio" or self.size == 1
+        for t in sim.plastic.tables:
+            pr = net.projections[t.pid]
+            t_lo, t_hi = ranges[pr.target]
+            s_off = t.src_lo - ranges[pr.source][0]  # population-local id of source row 0
+            # global in-degree of every target gid of this projection -> file offsets
+            counts = np.bincount(t.tgt, minlength=sim.n_local)[:sim.n_local].astype(np.int64)
+            mine = np.flatnonzero(counts)
+            parts = self.comm.allgather((mine * self.size + self.rank, counts[mine]))
+            indeg = np.zeros(t_hi - t_lo, np.int64)
+            for g, c in parts:
+                indeg[g - t_lo] = c
+            off = np.concatenate([[0], np.cumsum(indeg)])
+            total = int(off[-1])
+            ids_needed = snapshot_step is None
+            if snapshot_step is not None and direct:
+                ids_needed = self._edge_has_no_ids(names[t.pid])
+            elif snapshot_step is not None:
+                ids_needed = self.comm.bcast(self._edge_has_no_ids(names[t.pid]) if self.rank == 0 else None)
+            cols = (("source_node_id", np.uint64), ("target_node_id", np.uint64)) if ids_needed else ()
+            t_snap = None if snapshot_step is None else round(snapshot_step * self.dt, 9)  # 73 x 0.1 -> 7.3
+            wname = "weight" if snapshot_step is None else f"weight_t{_fmt_ms(t_snap)}"
+            cols = cols + ((wname, np.float64),)
 
-        def attrs(g, pid):
-            pr = net.projections[pid]
-            g.attrs["source_population"] = pr.source
-            g.attrs["target_population"] = pr.target
-            g.attrs["synapse_model"] = pr.synapse["model"]
-            g.attrs["projection"] = pid
-            from ..models import MODELS
-            g.attrs["units"] = MODELS[net.population(pr.target).model].weight_unit
+            def create(t=t, pr=pr, total=total, cols=cols, t_snap=t_snap):
+                ids = cols[0][0] == "source_node_id"
+                g = _edge_group(self.f, names[t.pid], [c[0] for c in cols] + (["edge_type_id"] if ids else []))
+                g.attrs["source_population"] = pr.source
+                g.attrs["target_population"] = pr.target
+                g.attrs["synapse_model"] = pr.synapse["model"]
+                g.attrs["projection"] = t.pid
+                g.attrs["order"] = "target-major"
+                from ..models import MODELS
+                g.attrs["units"] = MODELS[net.population(pr.target).model].weight_unit
+                for key, dt in cols:
+                    ds = g.create_dataset(key, shape=(total,), dtype=dt)
+                    if key.startswith("weight_t"):
+                        ds.attrs["t_ms"] = t_snap
+                    if key.startswith("weight"):  # SONATA: edge attributes of group 0 (a hard link)
+                        g["0"][key] = ds
+                    else:
+                        ds.attrs["node_population"] = pr.source if key == "source_node_id" else pr.target
+                if ids:  # SONATA's edge type of every edge (none here: 0; int8, the fill value)
+                    g.create_dataset("edge_type_id", shape=(total,), dtype=np.int8, fillvalue=0)
+                if snapshot_step is not None:
+                    ts = sorted(float(v.attrs["t_ms"]) for k, v in g.items() if k.startswith("weight_t"))
+                    g.attrs["snapshot_times_ms"] = np.array(ts, np.float64)
+                return g
 
-        def columns(pid, src, tgt, w):
-            pr = net.projections[pid]
-            return ((src - ranges[pr.source][0]).astype(np.uint64),
-                    (tgt - ranges[pr.target][0]).astype(np.uint64), w)
+            blocks = _edge_blocks(t, off, self.size, self.rank, t_lo, s_off, ids_needed)
+            if direct:  # mpio: every rank; one rank: the file is this rank's
+                g = create()
+                dss = [g[key] for key, _ in cols]
+                for f0, vals in blocks:
+                    for ds, v in zip(dss, vals):
+                        ds[f0:f0 + v.size] = v
+            else:
+                gathered = self.comm.gather(list(blocks))
 
-        if self.mode == "mpio":
-            counts = np.array(self.comm.allgather([local[p][0].size for p in sorted(local)]),
-                              np.int64).reshape(self.size, -1)
-            for i, pid in enumerate(sorted(local)):
-                total, off = int(counts[:, i].sum()), int(counts[:self.rank, i].sum())
-                g = _fresh_group(self.f, names[pid])
-                attrs(g, pid)
-                cols = columns(pid, *local[pid])
-                for key, arr in zip(("source_node_id", "target_node_id", "weight"), cols):
-                    ds = g.create_dataset(key, shape=(total,), dtype=arr.dtype)
-                    if arr.size:
-                        ds[off:off + arr.size] = arr
-            return
-        parts = self.comm.gather(local)
+                def write(gathered, create=create, cols=cols):
+                    g = create()
+                    dss = [g[key] for key, _ in cols]
+                    for bl in gathered:
+                        for f0, vals in bl:
+                            for ds, v in zip(dss, vals):
+                                ds[f0:f0 + v.size] = v
 
-        def write(parts):
-            for pid in sorted(local):
-                g = _fresh_group(self.f, names[pid])
-                attrs(g, pid)
-                cols = columns(pid, *(np.concatenate([q[pid][k] for q in parts]) for k in range(3)))
-                for key, arr in zip(("source_node_id", "target_node_id", "weight"), cols):
-                    g.create_dataset(key, data=arr)
+                self._on_writer(write, gathered)
+        if self.mode == "mpio" or self.rank == 0:
+            self.f.flush()
 
-        self._on_writer(write, parts)
+    def _edge_has_no_ids(self, name):
+        """True if /edges/<name> lacks its id columns (file holders only)."""
+        e = self.f.get("edges")
+        return e is None or name not in e or "source_node_id" not in e[name]
 
 
-def _fresh_group(f, name):
-    """/edges/<name>, emptied first if a stopped run wrote it before (resume; collective
-    in the mpio mode, like every structural change)."""
-    edges = f.require_group("edges")
-    if name in edges:
-        del edges[name]
-    return edges.create_group(name)
+#: synapses per block when /edges columns are put in order and written (bounded memory)
+_EDGE_BLOCK = 1 << 20
+
+
+def _fmt_ms(t):
+    """A time in ms as it appears in a dataset name: "100", "0.5" (shortest exact form)."""
+    return f"{int(round(t))}" if abs(t - round(t)) < 1e-9 else repr(float(t))
+
+
+def _edge_blocks(t, off, size, rank, t_lo, s_off, with_ids):
+    """Yield (file offset, (source ids, target ids, weights) or (weights,)) for the synapses of
+    plastic table ``t`` in target-major order, one contiguous file range per yield (a local
+    target's in-synapses; consecutive targets merged when they are adjacent in the file), in
+    blocks of about ``_EDGE_BLOCK`` synapses. ``off[k]``: file offset of target gid t_lo + k;
+    ``s_off``: population-local id of the table's first source row."""
+    tgt = t.tgt
+    n_loc = int(tgt.max()) + 1 if tgt.size else 0
+    counts = np.bincount(tgt, minlength=n_loc).astype(np.int64)
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    j0 = 0
+    while j0 < n_loc:
+        j1 = int(np.searchsorted(cum, cum[j0] + _EDGE_BLOCK, side="right")) - 1
+        j1 = min(n_loc, max(j1, j0 + 1))
+        sel = np.flatnonzero((tgt >= j0) & (tgt < j1))
+        src = np.searchsorted(t.row_ptr, sel, side="right") - 1
+        tj = tgt[sel].astype(np.int64)
+        o = np.lexsort((src, tj))  # stable: a pair's multapses keep their row order
+        sel, src, tj = sel[o], src[o], tj[o]
+        w = t.w[sel]
+        js = np.arange(j0, j1, dtype=np.int64)
+        js = js[counts[j0:j1] > 0]
+        fstart = off[js * size + rank - t_lo]
+        lstart = cum[js] - cum[j0]
+        c = counts[js]
+        # merge runs of targets that are adjacent in the file (one rank: all of them)
+        brk = np.flatnonzero(fstart[1:] != fstart[:-1] + c[:-1]) + 1
+        for a, b in zip(np.concatenate([[0], brk]), np.concatenate([brk, [js.size]])):
+            l0, l1 = int(lstart[a]), int(lstart[b - 1] + c[b - 1])
+            if with_ids:
+                vals = ((src[l0:l1] + s_off).astype(np.uint64),
+                        (tj[l0:l1] * size + rank - t_lo).astype(np.uint64), w[l0:l1])
+            else:
+                vals = (w[l0:l1],)
+            yield int(fstart[a]), vals
+        j0 = j1
+
+
+def _edge_group(f, name, replace):
+    """/edges/<name> (created if absent), its datasets named in ``replace`` deleted first (a
+    stopped run wrote them before; collective in the mpio mode, like every structural change);
+    snapshots (``weight_t<ms>``) of earlier segments are kept."""
+    g = f.require_group("edges").require_group(name)
+    g0 = g.require_group("0")
+    for k in replace:
+        if k in g0:
+            del g0[k]
+        if k in g:
+            del g[k]
+    return g
 
 
 def edge_names(net):
@@ -670,13 +807,16 @@ def edge_names(net):
 
 
 def read_edges(path):
-    """dict name -> {"source_node_id", "target_node_id", "weight": arrays, "attrs": dict} of
-    every /edges group of an output file."""
+    """dict name -> {"source_node_id", "target_node_id", "weight": arrays, "snapshots": dict
+    t_ms -> weights (the ``weight_t<ms>`` datasets), "attrs": dict} of every /edges group of an
+    output file (``weight`` is absent when the run stopped before its end)."""
     h5py = _h5py()
     out = {}
     with h5py.File(path, "r") as f:
         for name, g in f.get("edges", {}).items():
-            out[name] = {k: g[k][()] for k in ("source_node_id", "target_node_id", "weight")}
+            out[name] = {k: g[k][()] for k in ("source_node_id", "target_node_id", "weight") if k in g}
+            out[name]["snapshots"] = dict(sorted((float(v.attrs["t_ms"]), v[()]) for k, v in g.items()
+                                                 if k.startswith("weight_t")))
             out[name]["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in g.attrs.items()}
     return out
 

@@ -140,3 +140,66 @@ def test_edges_written_in_parallel_equal_one_rank(parallel):
         os.unlink(path)
         os.rmdir(tmp)
     assert comm.bcast(ok)
+
+
+def _edge_datasets(path):
+    """{"<projection>/<dataset>": array} of every /edges dataset of a file."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return {f"{n}/{k}": g[k][()] for n, g in f["edges"].items() for k in g if isinstance(g[k], h5py.Dataset)}
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize("parallel", [None, False], ids=["mpio-if-available", "gathered"])
+def test_weight_snapshots_same_bytes_for_any_rank_count_and_through_resume(parallel):
+    """With ``weights_every_ms`` the /edges columns (ids, final weights, weight_t<ms>
+    snapshots) of an N-rank run equal the 1-rank run's element for element (one target-major
+    order for any rank count); a file checkpointed on N ranks at 20 ms and resumed on 1 rank
+    (snapshots before the checkpoint kept, later ones written by the resumed run) equals them
+    too."""
+    import shutil
+
+    from distsim.recording.hdf5 import HDF5Recorder
+
+    comm = get_comm()
+    tmp = comm.bcast(tempfile.mkdtemp(prefix="distsim-snap-") if comm.rank == 0 else None)
+    a, b, c = (os.path.join(tmp, x) for x in ("a.h5", "b.h5", "c.h5"))
+    ck = os.path.join(tmp, "a.ckpt")
+    rec = HDF5Recorder(a, parallel=parallel, weights_every_ms=7.3)
+    sim = Simulation(plastic_net(), seed=9, comm=comm, recorder=rec)
+    sim.run(20.0)
+    rec.flush(sim.step)
+    pos = rec.positions()
+    ckpt.save(sim, ck, {"recording": 1}, run_id=rec.run_id)
+    comm.barrier()
+    if comm.rank == 0:
+        shutil.copy(a, b)  # the file as a run stopped at the checkpoint leaves it
+    comm.barrier()
+    sim.run(20.0)
+    rec.close(sim)
+    comm.barrier()
+    ok = None
+    if comm.rank == 0:
+        rc = HDF5Recorder(c, weights_every_ms=7.3)
+        ref = Simulation(plastic_net(), seed=9, comm=SerialComm(), recorder=rc).run(40.0)
+        rc.close(ref)
+        sim3 = Simulation(plastic_net(), seed=9, comm=SerialComm())
+        ckpt.restore(sim3, ck)
+        rb = HDF5Recorder(b, resume=pos, run_id=rec.run_id)  # weights_every_ms from the file
+        sim3.set_recorder(rb)
+        sim3.run_until(400)
+        rb.close(sim3)
+        ea, eb, ec = _edge_datasets(a), _edge_datasets(b), _edge_datasets(c)
+        snaps = sorted(k for k in ec if "/weight_t" in k)
+        ok = []  # what differs
+        if len(snaps) != 3 * 5 or "E->E#0/weight_t21.9" not in ec:
+            ok.append(("snapshots", snaps))
+        for name, e in (("N ranks", ea), ("resumed on 1", eb)):
+            if sorted(e) != sorted(ec):
+                ok.append((name, sorted(e)))
+            ok += [(name, k) for k in ec if k in e and not np.array_equal(e[k], ec[k])]
+        if np.array_equal(ec["E->E#0/weight_t7.3"], ec["E->E#0/weight"]):
+            ok.append("the weights did not move")
+        shutil.rmtree(tmp)
+    assert comm.bcast(ok) == []

@@ -38,3 +38,50 @@ def test_weight_conversion_gives_the_psp_peak():
     _, _, samples = run_network(net, 5.0)
     v = samples["n"][2][:, 0]
     assert abs(v.max() / 0.14 - 1.0) < 1e-5  # sampled every microsecond: the peak to ~1e-9
+
+
+def test_cli_weights_every_writes_snapshots_and_resume_continues_them(tmp_path):
+    """``distsim run hpc_benchmark --weights-every 10`` writes /edges/E->E/weight_t<ms>; a run
+    to 35 ms checkpointed at 20 ms, resumed from there to 25 ms (the snapshot at 30 ms, after
+    the checkpoint, is removed) and then to 40 ms without the option continues the snapshots
+    from the file and equals an uninterrupted run; the option is refused off the dt grid and
+    without an output file."""
+    import subprocess
+    import sys
+
+    import h5py
+
+    from distsim.recording.hdf5 import read_edges
+
+    base = [sys.executable, "-m", "distsim", "run", "hpc_benchmark", "--set", "scale=0.02",
+            "--set", "indegree_scale=0.01", "--seed", "2", "-q"]
+
+    def run(*extra):
+        return subprocess.run(base + list(extra), capture_output=True, text=True, timeout=600)
+
+    full, part = str(tmp_path / "full.h5"), str(tmp_path / "part.h5")
+    p = run("--t-sim", "40", "--weights-every", "10", "-o", full)
+    assert p.returncode == 0, p.stderr
+    p = run("--t-sim", "35", "--weights-every", "10", "--checkpoint-every", "20", "-o", part)
+    assert p.returncode == 0, p.stderr
+    assert list(read_edges(part)["E->E"]["snapshots"]) == [10.0, 20.0, 30.0]
+
+    def resume(t):
+        p = subprocess.run([sys.executable, "-m", "distsim", "run", "--resume", part, "--t-sim", t, "-q"],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr
+
+    resume("25")  # from the checkpoint at 20: the snapshot at 30 is after it, and goes
+    assert list(read_edges(part)["E->E"]["snapshots"]) == [10.0, 20.0]
+    resume("40")
+    a, b = read_edges(full)["E->E"], read_edges(part)["E->E"]
+    assert list(a["snapshots"]) == list(b["snapshots"]) == [10.0, 20.0, 30.0, 40.0]
+    for t in a["snapshots"]:
+        assert np.array_equal(a["snapshots"][t], b["snapshots"][t])
+    assert np.array_equal(a["weight"], b["weight"]) and np.array_equal(a["snapshots"][40.0], a["weight"])
+    assert not np.array_equal(a["snapshots"][10.0], a["weight"])
+    with h5py.File(full, "r") as f:
+        assert f["meta"].attrs["weights_every_ms"] == 10.0
+    for extra in (("--weights-every", "0.05", "-o", str(tmp_path / "x.h5")), ("--weights-every", "10")):
+        p = run("--t-sim", "10", *extra)
+        assert p.returncode == 2 and "--weights-every" in p.stderr, p.stderr

@@ -174,9 +174,18 @@ def test_checkpoint_resume_bit_identical(tmp_path):
         assert np.array_equal(ta.w, tb.w)
 
 
+def _target_major(sim, pid):
+    """(source gid, target gid, weight) of projection ``pid`` in the file's target-major order
+    (target, then source, a pair's multapses in row order), from the tables (one rank)."""
+    src, tgt, w = sim.plastic.weights(pid)
+    o = np.lexsort((src, tgt))
+    return src[o], tgt[o], np.array(w)[o]
+
+
 def test_final_weights_written_as_edges_and_analyzed(tmp_path):
     """/edges/<projection>/{source_node_id, target_node_id, weight} hold every synapse's final
-    weight; ``distsim analyze --json`` reports their mean and sd and draws a histogram."""
+    weight in target-major order; ``distsim analyze --json`` reports their mean and sd and
+    draws a histogram."""
     import json
     import subprocess
     import sys
@@ -194,10 +203,11 @@ def test_final_weights_written_as_edges_and_analyzed(tmp_path):
     for t in sim.plastic.tables:
         name = {0: "E->E#0", 1: "E->E#1", 2: "E->I"}[t.pid]
         e = edges[name]
-        src, tgt, w = sim.plastic.weights(t.pid)
+        src, tgt, w = _target_major(sim, t.pid)
         lo = net.gid_ranges()[net.projections[t.pid].target][0]
         assert np.array_equal(e["source_node_id"], src) and np.array_equal(e["target_node_id"], tgt - lo)
         assert np.array_equal(e["weight"], w) and e["attrs"]["synapse_model"] == t.model
+        assert e["attrs"]["order"] == "target-major" and e["snapshots"] == {}
     p = subprocess.run([sys.executable, "-m", "distsim", "analyze", path, "--json", "--fig-dir",
                         str(tmp_path / "fig")], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
@@ -225,8 +235,55 @@ def test_edges_written_again_hold_the_latest_weights(tmp_path):
     e = read_edges(path)
     for t in sim.plastic.tables:
         name = {0: "E->E#0", 1: "E->E#1", 2: "E->I"}[t.pid]
-        assert np.array_equal(e[name]["weight"], t.w)
+        assert np.array_equal(e[name]["weight"], _target_major(sim, t.pid)[2])
     assert not np.array_equal(w50, sim.plastic.tables[1].w)  # the weights moved in between
+
+
+def test_weight_snapshots_equal_the_final_weights_of_runs_that_end_there(tmp_path, monkeypatch):
+    """``weights_every_ms`` writes /edges/<projection>/weight_t<ms> at every multiple of it:
+    each equals, bit for bit, the final weights of a run stopped at that time, also when the
+    time is not a multiple of the minimum delay (12.3 ms = 123 steps, slices of 5: the slice
+    ends there) and when the edges are written in small blocks."""
+    from distsim.recording import hdf5
+    from distsim.recording.hdf5 import HDF5Recorder, read_edges
+
+    monkeypatch.setattr(hdf5, "_EDGE_BLOCK", 50)  # many blocks per projection
+    path = str(tmp_path / "out.h5")
+    rec = HDF5Recorder(path, weights_every_ms=12.3)
+    sim = Simulation(plastic_net(), seed=3, comm=SerialComm(), recorder=rec)
+    assert sim.min_delay == 5
+    sim.run(30.0)
+    sim.run(10.0)
+    rec.close(sim)
+    e = read_edges(path)
+    for name, pid in (("E->E#0", 0), ("E->E#1", 1), ("E->I", 2)):
+        assert list(e[name]["snapshots"]) == [12.3, 24.6, 36.9]
+        assert list(e[name]["attrs"]["snapshot_times_ms"]) == [12.3, 24.6, 36.9]
+    moved = False
+    for t_ms, t_slice in ((12.3, 12.5), (24.6, 25.0)):  # t_slice: where a 5-step slice would end
+        ref = Simulation(plastic_net(), seed=3, comm=SerialComm()).run(t_ms)
+        for name, pid in (("E->E#0", 0), ("E->E#1", 1), ("E->I", 2)):
+            assert np.array_equal(e[name]["snapshots"][t_ms], _target_major(ref, pid)[2]), (t_ms, name)
+        # the weights changed within the slice that holds the snapshot: its time is exact
+        late = Simulation(plastic_net(), seed=3, comm=SerialComm()).run(t_slice)
+        moved = moved or any(not np.array_equal(_target_major(late, pid)[2], e[name]["snapshots"][t_ms])
+                             for name, pid in (("E->E#0", 0), ("E->E#1", 1)))
+    assert moved
+    try:  # SONATA: libsonata reads the edges, their weights and snapshots as attributes
+        import libsonata
+    except ImportError:
+        libsonata = None
+    if libsonata is not None:
+        pop = libsonata.EdgeStorage(path).open_population("E->I")
+        sel = libsonata.Selection([[0, pop.size]])
+        assert (pop.source, pop.target) == ("E", "I") and pop.size == e["E->I"]["weight"].size
+        assert {"weight", "weight_t12.3"} <= set(pop.attribute_names)
+        assert np.array_equal(pop.source_nodes(sel), e["E->I"]["source_node_id"])
+        assert np.array_equal(pop.target_nodes(sel), e["E->I"]["target_node_id"])
+        assert np.array_equal(pop.get_attribute("weight_t12.3", sel), e["E->I"]["snapshots"][12.3])
+        assert np.array_equal(pop.get_attribute("weight", sel), e["E->I"]["weight"])
+    with pytest.raises(SpecError):
+        HDF5Recorder(str(tmp_path / "b.h5"), weights_every_ms=0.0)
 
 
 @pytest.mark.parametrize("delay", [{"d0": 0.5, "c": 1.0}, 1.0], ids=["distance-delay", "constant"])
@@ -243,3 +300,24 @@ def test_spatial_plastic_projection_has_the_static_synapses(delay):
     assert t.n == static.syn.n > 100
     assert np.array_equal(t.tgt, static.syn.tgt) and np.array_equal(t.delays(), static.syn.d.astype(np.int64))
     assert (t.d_const >= 0) == isinstance(delay, float)
+
+
+def test_killed_run_with_snapshots_only_is_readable(tmp_path):
+    """A run killed after a weight snapshot and before its end leaves /edges with the ids and
+    the snapshot but no final ``weight``: read_edges returns the snapshot, the analysis
+    skips the projection instead of failing."""
+    import shutil
+
+    from analysis.weights import weight_stats
+    from distsim.recording.hdf5 import HDF5Recorder, read_edges
+
+    path, copy = str(tmp_path / "out.h5"), str(tmp_path / "killed.h5")
+    rec = HDF5Recorder(path, weights_every_ms=10.0)
+    sim = Simulation(plastic_net(), seed=3, comm=SerialComm(), recorder=rec)
+    sim.run(15.0)
+    shutil.copy(path, copy)  # what a kill now leaves (every write ends with a flush)
+    rec.close(sim)
+    e = read_edges(copy)
+    assert all("weight" not in v and list(v["snapshots"]) == [10.0] for v in e.values())
+    assert e["E->I"]["source_node_id"].size == e["E->I"]["snapshots"][10.0].size > 0
+    assert weight_stats(copy) == {} and set(weight_stats(path)) == set(e)
