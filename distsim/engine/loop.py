@@ -7,19 +7,27 @@ same kernels, so the spikes and samples are bit for bit the same:
 1. scatter the slice's event lists into the input rows (``kernels.delivery.scatter``);
 2. add the devices that bypass the network, from arrays built once (:class:`LoopDevices`:
    spike_generator arrival steps and weights; current generators' change steps and
-   amplitudes), in device order;
+   amplitudes; the ac/noise generators' kernels on flat tables,
+   ``kernels.currents.CurrentTables``, so that the loop's types do not depend on which
+   generators a network has), in device order;
 3. run every group with ``kernels.driver.run_group`` (``literal_unroll`` over the tuple of
    the groups' ``GroupArgs``: one loop body per model); voltmeter samples go into a buffer of
    rows for the whole call (one per group, ``Rec.row`` carried from slice to slice); then
    check each group's V_m (first recordable) for NaN/inf (``kernels.finite``): a rank that
    finds one asks to stop (``flags[F_NONFINITE]``), so every rank returns after this slice;
+   a model that declares an instability flag (``NeuronModel.unstable_flag``, aeif_cond_exp)
+   is checked after its update: the call returns ``UNSTABLE`` before the exchange, and
+   Python raises the error the Python path raises;
 4. count the spikes and append the recorded ones (gid, stamp; a record of multiplicity k as
-   k spikes) to a buffer that grows inside the call;
+   k spikes) to a buffer that grows inside the call; add this rank's spikes to the
+   postsynaptic histories of plastic synapses (``kernels.plastic.record_slice``);
 5. pack this rank's slot, the stop request in its header (``flags[F_STOP_REQ]``), and exchange
    the slots through ``comm.compiled.exchange_slots`` (MPI from numba, or a copy on one rank);
    the overflow round when a header says so (``comm.compiled.exchange_extra``);
 6. sort the received records by (stamp, gid) and deliver them into the event lists, growing
-   the chunk pools inside the call when needed.
+   the chunk pools inside the call when needed: static synapses first, then every plastic
+   projection in projection order (``kernels.plastic.deliver_table``, the kernel the Python
+   path calls too; the histories may grow inside the call and are handed back).
 
 The call returns after the slice that reaches ``boundary`` (a step the caller needs to see:
 the chunk length, a flush, a checkpoint, the end), after a slice in which any rank asked to
