@@ -264,8 +264,37 @@ def check_resume_args(args, head=None, net_of_model=None):
         raise SpecError("--t-presim", args.t_presim, f"differs from the {head['t_presim_ms']} ms of the "
                                                      f"checkpoint {ck}; leave --t-presim out")
     if net_of_model is not None and spec_sha256(spec_json(net_of_model)) != head["spec_sha256"]:
-        raise SpecError("model", args.model, f"with these --set values is not the network of the "
-                                             f"checkpoint {ck}; leave the model and --set out to continue it")
+        where, was, now = spec_difference(head["spec"], json.loads(spec_json(net_of_model)))
+        raise SpecError("model", args.model, f"with these --set values ({', '.join(args.set or []) or 'none'}) "
+                                             f"is not the network of the checkpoint {ck}: {where} is "
+                                             f"{json.dumps(now)} here, {json.dumps(was)} in the checkpoint; "
+                                             "leave the model and --set out to continue it")
+
+
+def spec_difference(a, b, path="network"):
+    """(dotted path, value in a, value in b) of the first difference between two spec dicts
+    (``Network.to_dict``; list items named by their ``name``, else by source->target or
+    index), or None when they are equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}.{k}", a.get(k), b.get(k)
+            d = spec_difference(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path} (number of entries)", len(a), len(b)
+        for i, (x, y) in enumerate(zip(a, b)):
+            label = i
+            if isinstance(x, dict):
+                label = x.get("name") or (f"{x['source']}->{x['target']}#{i}" if "source" in x else i)
+            d = spec_difference(x, y, f"{path}[{label}]")
+            if d:
+                return d
+        return None
+    return None if a == b else (path, a, b)
 
 
 def cmd_run(args, comm):
