@@ -28,7 +28,7 @@ from pyNN.standardmodels import StandardCellType
 
 from .control import (end, get_current_time, get_max_delay, get_min_delay, get_time_step,  # noqa: F401
                       initialize, num_processes, rank, reset, run, run_for, run_until, setup)
-from .electrodes import DCSource, StepCurrentSource  # noqa: F401
+from .electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
 from .projections import Projection  # noqa: F401
