@@ -126,7 +126,7 @@ def projection_plan(net, seed, pid, rank, n_ranks, positions=None):
     s_lo, s_hi = ranges[pr.source]
     t_lo, t_hi = ranges[pr.target]
     if pr.rule == "from_list":
-        return _list_plan(pr, pid, s_lo, t_lo, rank, n_ranks)
+        return dict(_list_plan(pr, pid, s_lo, t_lo, rank, n_ranks), s_lo=s_lo, n_src=s_hi - s_lo)
     tg = local_gids(t_lo, t_hi, rank, n_ranks)
     rule = RULE_CODES[pr.rule]
     counts_t = np.zeros(1, dtype=np.int64)
