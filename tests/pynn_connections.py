@@ -2,7 +2,8 @@
 endpoints, FromList and FixedNumberPost connectors (drawn by PyNN, exchanged between ranks),
 connection access (get list/array, len, a Connection's weight set before the run),
 STDPMechanism, ACSource, and get_data with every cell's data on every rank (signal columns
-in id order). ``run(sim)`` returns a dict; as a script it prints one JSON line per rank."""
+in id order). ``run(sim)`` returns a dict; as a script rank 0 prints one JSON line
+with every rank's result."""
 import json
 
 import numpy as np
@@ -55,4 +56,8 @@ def run(sim):
 
 if __name__ == "__main__":
     import distsim.pynn as sim
-    print(json.dumps(run(sim), sort_keys=True))
+    from distsim.comm import get_comm
+    text = json.dumps(run(sim), sort_keys=True)
+    texts = get_comm().allgather(text)  # every rank's data (one line from rank 0: no interleaving)
+    if get_comm().rank == 0:
+        print(json.dumps({"ranks": [json.loads(t) for t in texts]}, sort_keys=True))
