@@ -132,7 +132,8 @@ class StepCurrentSource(_DistsimCurrentSource, electrodes.StepCurrentSource):
         if times.size > 1 and np.any(np.diff(times) <= 0):
             raise ValueError("Step current timestamps should be monotonically increasing.")
         dt = state.dt
-        steps = np.rint(times / dt).astype(np.int64)
+        # rounded after the one-step shift, as pyNN.nest rounds (t - min_delay): 8.05 ms -> 8.1
+        steps = np.rint((times - dt) / dt).astype(np.int64) + 1
         keep = np.r_[steps[1:] != steps[:-1], True] if steps.size else np.zeros(0, bool)
         n["amplitude_times_ms"] = steps[keep] * dt
         n["amplitude_values_pA"] = amps[keep]
