@@ -6,7 +6,8 @@ distribution, fetched with pip into a cache, never copied into this repository) 
     mpirun -n 2 .venv/bin/python -m mpi4py scripts/pynn_scenarios.py   # on 2 ranks
 
 Extra arguments go to pytest (e.g. ``-k scenario1``, ``-x``). The last line (rank 0) is
-``pynn scenarios: P passed, F failed, S skipped of N (ranks R)``.
+``pynn scenarios: P passed, F failed, S skipped of N (ranks R)``; under MPI a scenario
+passes only if it passed on every rank (the lines before name the ranks where one failed).
 """
 import glob
 import os
@@ -37,17 +38,31 @@ def sdist_dir():
 
 
 class _Count:
-    def __init__(self):
+    """Counts outcomes agreed by every rank: a scenario passes when it passed on every rank
+    (one allgather per scenario, after its last phase, on every rank)."""
+
+    def __init__(self, comm):
+        self.comm = comm
         self.passed = self.failed = self.skipped = 0
+        self.failed_on = []  # (test id, ranks where it failed)
+        self._outcome = None
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            if report.outcome == "passed":
-                self.passed += 1
-            elif report.outcome == "skipped":
-                self.skipped += 1
-            else:
-                self.failed += 1
+            self._outcome = report.outcome
+        elif report.when == "teardown" and report.outcome == "failed":
+            self._outcome = "failed"
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        outcomes = self.comm.allgather(self._outcome or "failed")
+        self._outcome = None
+        if any(o == "failed" for o in outcomes):
+            self.failed += 1
+            self.failed_on.append((nodeid, [r for r, o in enumerate(outcomes) if o == "failed"]))
+        elif all(o == "skipped" for o in outcomes):
+            self.skipped += 1
+        else:
+            self.passed += 1
 
 
 def main(argv):
@@ -55,8 +70,8 @@ def main(argv):
     from distsim.comm import get_comm
     scen = sdist_dir()
     sys.path.insert(0, HERE)
-    count = _Count()
     comm = get_comm()
+    count = _Count(comm)
     args = [scen, "-p", "pynn_scenarios_plugin", "-p", "no:cacheprovider", "-q", "--rootdir", os.path.dirname(scen),
             "-o", "python_files=test_*.py"] + argv
     work = os.path.abspath(os.path.join(scen, "..", "..", "..", "..", "run"))  # beside the sdist, not here
@@ -71,6 +86,9 @@ def main(argv):
         sys.stdout = out
     total = count.passed + count.failed + count.skipped
     if comm.rank == 0:
+        for nodeid, ranks in count.failed_on:
+            if comm.size > 1:
+                print(f"failed on rank(s) {ranks}: {nodeid}", flush=True)
         print(f"pynn scenarios: {count.passed} passed, {count.failed} failed, {count.skipped} skipped of {total} "
               f"(ranks {comm.size})", flush=True)
     return 0

@@ -125,6 +125,8 @@ def projection_plan(net, seed, pid, rank, n_ranks, positions=None):
     ranges = net.gid_ranges()
     s_lo, s_hi = ranges[pr.source]
     t_lo, t_hi = ranges[pr.target]
+    if pr.rule == "from_list":
+        return dict(_list_plan(pr, pid, s_lo, t_lo, rank, n_ranks), s_lo=s_lo, n_src=s_hi - s_lo)
     tg = local_gids(t_lo, t_hi, rank, n_ranks)
     rule = RULE_CODES[pr.rule]
     counts_t = np.zeros(1, dtype=np.int64)
@@ -156,6 +158,9 @@ def run_plan(pl, mode, seed, net, counts, pos, tgt, w, d, overflow):
     see kernels.connect.generate_projection. Returns None."""
     dt = net.dt_ms
     max_code = int(np.iinfo(d.dtype).max)
+    if "list_src" in pl:
+        _run_list(pl, mode, dt, counts, pos, tgt, w, d, max_code, overflow)
+        return
     pl["marker"][:] = 0
     if "src_pos" in pl:
         _run_spatial(pl, mode, seed, net, dt, counts, pos, tgt, w, d, max_code, overflow)
@@ -208,3 +213,75 @@ def _run_spatial(pl, mode, seed, net, dt, counts, pos, tgt, w, d, max_code, over
                         f"target {pl['tgt_name']}[{node}] has only {m} sources with p > 0 inside the mask; "
                         "without multapses the in-degree must be <= that (allow_multapses = true, or a "
                         "wider mask/profile)")
+
+
+def _list_plan(pr, pid, s_lo, t_lo, rank, n_ranks):
+    """Plan of a from_list projection: its listed connections onto this rank's targets, in
+    list order (so a target's synapses are the same, in the same order, for any number of
+    ranks)."""
+    c = pr.connections
+    src = np.asarray(c["source"], dtype=np.int64) + s_lo
+    tgt = np.asarray(c["target"], dtype=np.int64) + t_lo
+    m = src.size
+    w = np.asarray(c["weight"], np.float64) if c.get("weight") is not None else np.full(m, pr.weight.a)
+    d = np.asarray(c["delay_ms"], np.float64) if c.get("delay_ms") is not None else np.full(m, pr.delay_ms.a)
+    if c.get("weight") is None and not pr.weight.is_constant or c.get("delay_ms") is None and not pr.delay_ms.is_constant:
+        from ..spec import SpecError
+        raise SpecError(f"projections[{pid}].connections", "weight/delay_ms",
+                        "from_list needs one weight and delay per connection, or constant ones")
+    local = tgt % n_ranks == rank
+    return dict(pid=pid, list_src=src[local], list_tl=tgt[local] // n_ranks, list_w=w[local], list_d=d[local])
+
+
+def _run_list(pl, mode, dt, counts, pos, tgt, w, d, max_code, overflow):
+    """One pass of a from_list projection (as kernels.connect.generate_projection: COUNT adds
+    to ``counts[source gid]``, FILL writes at ``pos[source gid]`` and advances it; delays
+    rounded as NEST rounds them, floor(d/dt + 0.5))."""
+    src = pl["list_src"]
+    if src.size == 0:
+        return
+    if mode == COUNT:
+        np.add.at(counts, src, 1)
+        return
+    order = np.argsort(src, kind="stable")
+    s = src[order]
+    first = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+    n_of = np.diff(np.r_[first, s.size])
+    within = np.arange(s.size) - np.repeat(first, n_of)
+    q = pos[s] + within
+    steps = np.floor(pl["list_d"][order] / dt + 0.5).astype(np.int64)
+    if steps.max() > max_code:
+        overflow[0] = 1
+        steps = np.minimum(steps, max_code)
+    tgt[q] = pl["list_tl"][order]
+    w[q] = pl["list_w"][order]
+    d[q] = steps
+    pos[s[first]] += n_of
+
+
+def projection_connections(net, seed, pid, rank=0, n_ranks=1):
+    """The synapses of projection ``pid`` of the validated ``net`` onto the targets of
+    ``rank`` (default: every target), as generated for the build (the same streams): arrays
+    (source gid, target gid, weight float64, delay steps int64), grouped by source in
+    increasing gid order, each source's synapses sorted by delay as in the tables."""
+    pr = net.projections[pid]
+    positions = network_positions(net, seed) if is_spatial(pr) else None
+    pl = projection_plan(net, seed, pid, rank, n_ranks, positions)
+    n_total = net.n_neurons
+    counts = np.zeros(n_total + 1, dtype=np.int64)
+    overflow = np.zeros(1, dtype=np.int64)
+    d_empty = np.empty(0, np.uint16)
+    run_plan(pl, COUNT, seed, net, counts, np.empty(0, np.int64), np.empty(0, np.uint32),
+             np.empty(0, np.float64), d_empty, overflow)
+    row_ptr = np.zeros(n_total + 1, dtype=np.int64)
+    np.cumsum(counts[:n_total], out=row_ptr[1:])
+    n_syn = int(row_ptr[-1])
+    pos = row_ptr[:-1].copy()
+    tgt = np.empty(n_syn, np.uint32)
+    w = np.empty(n_syn, np.float64)
+    d = np.empty(n_syn, np.uint16)
+    run_plan(pl, FILL, seed, net, counts, pos, tgt, w, d, overflow)
+    if n_syn:
+        sort_rows_by_delay(row_ptr, tgt, w, d, int(d.max()))
+    src = np.repeat(np.arange(n_total, dtype=np.int64), np.diff(row_ptr))
+    return src, tgt.astype(np.int64) * n_ranks + rank, w, d.astype(np.int64)

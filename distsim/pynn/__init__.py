@@ -15,9 +15,11 @@ recording of spikes and state variables into Neo (get_data, write_data). Missing
 README ("PyNN backend").
 """
 from pyNN import errors, random, space  # noqa: F401
-from pyNN.connectors import (AllToAllConnector, FixedNumberPostConnector, FixedNumberPreConnector,  # noqa: F401
-                             FixedProbabilityConnector, FixedTotalNumberConnector, FromListConnector,
-                             OneToOneConnector)
+from pyNN.connectors import (AllToAllConnector, ArrayConnector, CloneConnector, CSAConnector,  # noqa: F401
+                             DisplacementDependentProbabilityConnector, DistanceDependentProbabilityConnector,
+                             FixedNumberPostConnector, FixedNumberPreConnector, FixedProbabilityConnector,
+                             FixedTotalNumberConnector, FromFileConnector, FromListConnector,
+                             IndexBasedProbabilityConnector, OneToOneConnector, SmallWorldConnector)
 from pyNN.network import Network  # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.recording import *  # noqa: F401, F403
@@ -26,12 +28,14 @@ from pyNN.standardmodels import StandardCellType
 
 from .control import (end, get_current_time, get_max_delay, get_min_delay, get_time_step,  # noqa: F401
                       initialize, num_processes, rank, reset, run, run_for, run_until, setup)
-from .electrodes import DCSource, StepCurrentSource  # noqa: F401
+from .electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
 from .projections import Projection  # noqa: F401
-from .standardmodels import (EIF_cond_exp_isfa_ista, IF_cond_alpha, IF_cond_exp, IF_curr_alpha,  # noqa: F401
-                             IF_curr_delta, IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson, StaticSynapse)
+from .standardmodels import (AdditivePotentiationMultiplicativeDepression, AdditiveWeightDependence,  # noqa: F401
+                             EIF_cond_exp_isfa_ista, GutigWeightDependence, IF_cond_alpha, IF_cond_exp,
+                             IF_curr_alpha, IF_curr_delta, IF_curr_exp, MultiplicativeWeightDependence,
+                             SpikePairRule, SpikeSourceArray, SpikeSourcePoisson, StaticSynapse, STDPMechanism)
 
 
 def list_standard_models():

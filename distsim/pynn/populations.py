@@ -11,6 +11,7 @@ import re
 import numpy as np
 from pyNN import common
 from pyNN.parameters import ParameterSpace, Sequence, simplify
+from pyNN.standardmodels import StandardCellType
 
 from . import simulator
 from .recording import Recorder
@@ -34,6 +35,22 @@ def _train(x):
     return np.asarray(x.value if isinstance(x, Sequence) else x, dtype=float)
 
 
+def _set_everywhere(pop, parameters):
+    """Population/PopulationView.set on every rank, whatever its own cells (PyNN's set does
+    nothing on a rank without cells of the population and evaluates only the local values;
+    distsim needs the same description on every rank)."""
+    ct = pop.celltype
+    standard = isinstance(ct, StandardCellType)
+    if standard and ct.computed_parameters_include(parameters) and type(ct).__name__ != "SpikeSourceArray":
+        ps = ct.reverse_translate(pop._get_native_parameters(*ct.get_native_names()))
+        ps.update(**parameters)
+    else:
+        ps = ParameterSpace(parameters, ct.get_schema(), (pop.size,), ct.__class__)
+    if standard:
+        ps = ct.translate(ps)
+    pop._set_parameters(ps)
+
+
 class Assembly(common.Assembly):
     _simulator = simulator
 
@@ -43,7 +60,15 @@ class PopulationView(common.PopulationView):
     _simulator = simulator
 
     def _get_parameters(self, *names):
-        return self.parent._parameters_of(self.mask, self.size, names)
+        """This rank's cells' values (PyNN's get gathers them)."""
+        idx = np.arange(self.parent.size)[self.mask][self._mask_local]
+        return self.parent._parameters_of(idx, self.local_size, names)
+
+    def _get_native_parameters(self, *names):
+        return ParameterSpace({n: self.parent._native[n][self.mask] for n in names}, shape=(self.size,))
+
+    def set(self, **parameters):
+        _set_everywhere(self, parameters)
 
     def _set_parameters(self, parameter_space):
         values = _full(parameter_space, self.size)
@@ -132,11 +157,18 @@ class Population(common.Population):
             native_names = ct.get_native_names()
         else:
             native_names = ct.get_native_names(*names)
-        d = {n: simplify(self._native[n][mask]) for n in native_names}
+        d = {n: (simplify(self._native[n][mask]) if size else self._native[n][mask]) for n in native_names}
         return ct.reverse_translate(ParameterSpace(d, shape=(size,)))
 
     def _get_parameters(self, *names):
-        return self._parameters_of(slice(None), self.size, names)
+        """This rank's cells' values (PyNN's get gathers them)."""
+        return self._parameters_of(self._mask_local, self.local_size, names)
+
+    def _get_native_parameters(self, *names):
+        return ParameterSpace({n: self._native[n] for n in names}, shape=(self.size,))
+
+    def set(self, **parameters):
+        _set_everywhere(self, parameters)
 
     def _set_parameters(self, parameter_space):
         self._apply_native(_full(parameter_space, self.size))

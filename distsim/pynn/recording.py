@@ -62,8 +62,44 @@ class Recorder(recording.Recorder):
         gids = node + self._dpop.first_gid
         return {int(i): int(np.sum(gids == int(i))) for i in self.filter_recorded(variable, filter_ids)}
 
+    def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None, locations=None):
+        """The recorded data as a Neo Block. ``gather`` (PyNN's default for get_data): every
+        rank gets every cell's data (PyNN's own gather gives them to rank 0 only, so that a
+        script indexing the data on another rank fails there alone and the ranks part ways),
+        signal columns and spike trains in id order (PyNN issue 249)."""
+        data = recording.Recorder.get(self, variables, gather=False, filter_ids=filter_ids, clear=clear,
+                                      annotations=annotations, locations=locations)
+        st = self._simulator.state
+        if gather and st.num_processes > 1:
+            data = _merge_blocks(st.comm.allgather(data))
+        return data
+
     def _clear_simulator(self):
         pass
 
     def _reset(self):
         pass
+
+
+def _merge_blocks(blocks):
+    """One Neo Block from every rank's (same segments, each rank's cells): analog signal
+    columns and spike trains sorted by channel id."""
+    merged = blocks[0]
+    for seg in merged.segments:
+        for sig in seg.analogsignals:
+            sig.segment = seg  # Neo's merge needs the back reference
+    for block in blocks[1:]:
+        for seg, mseg in zip(block.segments, merged.segments):
+            for sig in seg.analogsignals:
+                sig.segment = mseg
+        merged.merge(block)
+    for seg in merged.segments:
+        seg.spiketrains = sorted(seg.spiketrains, key=lambda t: t.annotations["channel_id"])
+        sigs = []
+        for sig in seg.analogsignals:
+            ch = sig.array_annotations.get("channel_index")
+            if ch is not None and len(ch) > 1 and np.any(np.diff(ch) < 0):
+                sig = sig[:, np.argsort(ch, kind="stable")]
+            sigs.append(sig)
+        seg.analogsignals = sigs
+    return merged

@@ -18,6 +18,16 @@ class ID(int, common.IDMixin):
         int.__init__(n)
         common.IDMixin.__init__(self)
 
+    def set_parameters(self, **parameters):
+        """Set this cell's parameters, on every rank (PyNN refuses a cell of another rank;
+        every rank must describe the same network)."""
+        self.as_view().set(**parameters)
+
+    def get_parameters(self):
+        """This cell's parameters (on every rank)."""
+        names = self.celltype.get_parameter_names()
+        return dict(zip(names, self.as_view().get(names)))
+
 
 class State(common.control.BaseState):
     """What ``setup`` creates: the distsim Network, time step, delays, MPI rank and size."""

@@ -48,6 +48,8 @@ def _expected_synapses(pr, n_src, n_tgt):
         return float(pr.indegree) * n_tgt
     if pr.rule == "fixed_total_number":
         return float(pr.n_total)
+    if pr.rule == "from_list":
+        return float(len(pr.connections["source"]))
     if pr.rule == "one_to_one":
         return 0.0 if (same and not pr.allow_autapses) else float(n_tgt)
     pairs = float(n_src) * n_tgt - (n_tgt if same and not pr.allow_autapses else 0)

@@ -18,7 +18,7 @@ from .errors import SpecError, check_keys, unknown_key, unknown_name
 from .nest_time import TICS_PER_MS, device_time_steps, tics_per_step
 from .values import Value, bounds, parse_value
 
-RULES = ("fixed_indegree", "fixed_total_number", "pairwise_bernoulli", "all_to_all", "one_to_one")
+RULES = ("fixed_indegree", "fixed_total_number", "pairwise_bernoulli", "all_to_all", "one_to_one", "from_list")
 STIMULATORS = ("poisson_generator", "dc_generator", "step_current_generator", "spike_generator",
                "ac_generator", "noise_generator")
 RECORDERS = ("spike_recorder", "voltmeter", "multimeter")
@@ -41,8 +41,14 @@ class Projection:
     """Connections source -> target population by ``rule``.
 
     rule parameters: ``indegree`` (fixed_indegree), ``n_total`` (fixed_total_number),
-    ``p`` (pairwise_bernoulli). ``weight`` in the target model's unit, ``delay_ms`` in ms;
-    either may be a constant or a distribution.
+    ``p`` (pairwise_bernoulli), ``connections`` (from_list). ``weight`` in the target model's
+    unit, ``delay_ms`` in ms; either may be a constant or a distribution.
+
+    ``from_list``: the connections given one by one, ``connections = {source = [node ids],
+    target = [node ids], weight = [...], delay_ms = [...]}`` (weight and delay_ms optional:
+    one value per connection, else the projection's ``weight``/``delay_ms`` for all; delays
+    rounded to steps as NEST rounds them). Validation sets ``weight`` and ``delay_ms`` to the
+    range of the listed values (for the checks that bound them).
     """
 
     source: str
@@ -57,6 +63,7 @@ class Projection:
     allow_multapses: bool = True
     mask: object = None  # spatial (distsim.spec.spatial): table / Mask; p may be a profile table
     synapse: object = None  # None (static) or {model = "stdp_synapse", ...} (distsim.synapses)
+    connections: object = None  # from_list: {source: [...], target: [...], weight: [...], delay_ms: [...]}
 
 
 @dataclass
@@ -369,6 +376,8 @@ def validate(net):
             if isinstance(pr.p, bool) or not isinstance(pr.p, (int, float)) or not (0.0 <= pr.p <= 1.0):
                 raise SpecError(f"{f}.p", pr.p, "must be a probability in [0, 1]")
             pr.p = float(pr.p)
+        elif pr.rule == "from_list":
+            _check_connection_list(f, pr, n_src, n_tgt, dt)
         elif pr.rule == "one_to_one":
             if n_src != n_tgt:
                 raise SpecError(f"{f}.rule", pr.rule,
@@ -389,6 +398,47 @@ def validate(net):
             if k not in names:
                 raise unknown_key("reference_rates", k, names, "population")
     return net
+
+
+def _check_connection_list(f, pr, n_src, n_tgt, dt):
+    """A from_list projection's ``connections``: node ids in range, one weight and delay per
+    connection if given (delays >= dt); ``weight``/``delay_ms`` become their range."""
+    import numpy as np
+
+    from .values import DIST_CONST, DIST_UNIFORM
+
+    c = pr.connections
+    if not isinstance(c, dict):
+        raise SpecError(f"{f}.connections", c, "must be a table {source = [...], target = [...]}")
+    check_keys(f"{f}.connections", c, ("source", "target", "weight", "delay_ms"))
+    arrays = {}
+    for key, n in (("source", n_src), ("target", n_tgt)):
+        try:
+            a = np.asarray(c.get(key), dtype=np.float64)
+        except (TypeError, ValueError):
+            a = None
+        if a is None or a.ndim != 1 or not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise SpecError(f"{f}.connections.{key}", c.get(key), "must be a list of node ids")
+        if a.size and (a.min() < 0 or a.max() >= n):
+            raise SpecError(f"{f}.connections.{key}", c.get(key), f"node ids must be in [0, {n - 1}]")
+        arrays[key] = a
+    m = arrays["source"].size
+    if arrays["target"].size != m:
+        raise SpecError(f"{f}.connections.target", c.get("target"), f"must have as many entries as source ({m})")
+    for key in ("weight", "delay_ms"):
+        if c.get(key) is None:
+            continue
+        try:
+            a = np.asarray(c[key], dtype=np.float64)
+        except (TypeError, ValueError):
+            a = None
+        if a is None or a.shape != (m,) or not np.all(np.isfinite(a)):
+            raise SpecError(f"{f}.connections.{key}", c[key], f"must be a list of {m} finite numbers")
+        if key == "delay_ms" and m and a.min() < dt * (1 - 1e-9):
+            raise SpecError(f"{f}.connections.delay_ms", float(a.min()), f"delays must be >= dt_ms ({dt})")
+        if m:
+            lo, hi = float(a.min()), float(a.max())
+            setattr(pr, key, Value(DIST_CONST, lo) if lo == hi else Value(DIST_UNIFORM, lo, hi))
 
 
 def _check_plastic(f, pr, net):

@@ -106,3 +106,42 @@ def test_rows_sorted_by_delay():
     for r in range(200):
         seg = t.d[t.row_ptr[r]:t.row_ptr[r + 1]]
         assert np.all(np.diff(seg.astype(int)) >= 0)
+
+
+def test_from_list_gives_the_listed_synapses_on_any_number_of_ranks():
+    """The from_list rule (distsim.pynn's PopulationViews, Assemblies, FromList...): exactly
+    the listed connections (multapses kept, delays rounded as NEST rounds them), the same
+    union for any number of ranks, and projection_connections returns what the build holds."""
+    from distsim.connectivity import projection_connections
+    rng = np.random.default_rng(0)
+    m = 500
+    src, tgt = rng.integers(0, 200, m), rng.integers(0, 150, m)
+    w, d = rng.normal(1.0, 0.3, m), rng.uniform(0.1, 3.0, m)
+    net = net_with(Projection("S", "T", "from_list", connections={
+        "source": src.tolist(), "target": tgt.tolist(), "weight": w.tolist(), "delay_ms": d.tolist()}))
+    ref = all_synapses(net, 1)
+    want = [src, tgt + 200, w.astype(np.float32), np.floor(d / 0.1 + 0.5).astype(np.int64)]
+    order = np.lexsort((want[3], want[2], want[1], want[0]))
+    for a, b in zip(ref, want):
+        assert np.array_equal(a, b[order])
+    for n_ranks in (2, 3):
+        for a, b in zip(ref, all_synapses(net, n_ranks)):
+            assert np.array_equal(a, b)
+    got = projection_connections(net, 3, 0)
+    order2 = np.lexsort((got[3], got[2], got[1], got[0]))
+    for a, b in zip(ref, got):
+        assert np.array_equal(a, np.asarray(b[order2], dtype=a.dtype))
+    assert net.projections[0].weight.b == w.max() and net.projections[0].delay_ms.a == d.min()
+
+
+@pytest.mark.parametrize("conns,msg", [
+    ({"source": [0, 1], "target": [0]}, "as many entries as source"),
+    ({"source": [0, 200], "target": [0, 1]}, r"node ids must be in \[0, 199\]"),
+    ({"source": [0], "target": [0], "delay_ms": [0.05]}, "delays must be >= dt_ms"),
+    ({"source": [0], "target": [0], "weight": [1.0, 2.0]}, "list of 1 finite numbers"),
+    ({"source": [0], "target": [0], "w": [1.0]}, "w"),
+])
+def test_from_list_errors(conns, msg):
+    from distsim.spec import SpecError
+    with pytest.raises(SpecError, match=msg):
+        net_with(Projection("S", "T", "from_list", connections=conns))

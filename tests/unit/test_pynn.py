@@ -67,8 +67,6 @@ def test_population_get_set_initialize_and_errors():
     sim.run(0.1)
     v = p.get_data().segments[0].analogsignals[0]
     assert np.allclose(np.asarray(v.magnitude)[0], [-70.0, -65.0, -60.0, -55.5])
-    with pytest.raises(NotImplementedError, match="FixedNumberPostConnector"):
-        sim.Projection(p, p, sim.FixedNumberPostConnector(2), sim.StaticSynapse())
     sim.end()
     assert set(sim.list_standard_models()) >= {"IF_curr_exp", "IF_cond_alpha", "EIF_cond_exp_isfa_ista",
                                                "SpikeSourceArray", "SpikeSourcePoisson"}
@@ -89,3 +87,63 @@ def test_pynn_mpi_cases_same_on_1_2_3_processes():
     assert [i for i, _ in r["big"]] == list(range(7)) and [i for i, _ in r["src"]] == [0, 1]  # id order
     assert r["src"] == [[0, [1.0, 3.0, 12.0, 14.0]], [1, [2.0, 15.5, 16.0, 18.0]]]
     assert len(r["one"][0][1]) > 0 and all(len(t) > 0 for _, t in r["big"])
+
+
+@pytest.fixture(scope="module")
+def connections_serial():
+    import distsim.pynn as sim
+    from pynn_connections import run
+    return run(sim)
+
+
+def test_views_assemblies_connectors_and_connection_access(connections_serial):
+    r = connections_serial
+    # FromList from a view (src[1], src[3]) onto an Assembly (a then b): exactly the list,
+    # indices within the view and the assembly, multapses kept
+    assert r["view of 'src' with size 2\u2192assembly0.list"] == [
+        [0.0, 0.0, 0.5, 1.0], [0.0, 7.0, 0.03, 1.5], [1.0, 2.0, 0.7, 2.0], [1.0, 6.0, 0.01, 0.5], [1.0, 6.0, 0.02, 0.5]]
+    # FixedNumberPost: every presynaptic cell has exactly 2 targets in the view a[1:4]
+    fnp = r["src\u2192view of 'a' with size 3.list"]
+    assert [sum(1 for c in fnp if c[0] == i) for i in range(4)] == [2, 2, 2, 2]
+    assert all(0 <= c[1] < 3 and c[2:] == [0.3, 1.0] for c in fnp)
+    assert r["sizes"][:2] == [5, 8] and r["sizes"][2] == len(r["p3.before"])
+    # Projection.set before the run: a weight per (pre, post) from the array
+    assert [c[2] for c in r["p3.after"]] == pytest.approx([0.005 + 0.001 * (3 * i + j) for i, j, _ in r["p3.before"]])
+    # the inhibitory conductances arrive (positive in PyNN, negative inside distsim)
+    g = np.array(r["c.gsyn_inh"])
+    assert g.min() >= 0 and g.max() > 0
+    # the AC source (from 5 ms) reaches b[2] at 5 ms (b[1] and b[2] get FromList input later, b[0] none)
+    bv = np.array(r["b.v"])
+    assert np.all(bv[:51] == -65.0) and bv[52, 2] != -65.0 and np.all(bv[:, 0] == -65.0)
+    # STDP between a[0] and a[1] (both firing) moved the weight from 1.0
+    assert len(r["a.spikes"][0]) > 1 and len(r["a.spikes"][1]) > 1
+    assert r["p4.weight"][0][:2] == [0.0, 0.0] and r["p4.weight"][0][2] != 1.0
+
+
+def test_views_assemblies_connectors_every_rank_same_as_serial(connections_serial):
+    """On 2 processes every rank prints the same data as the serial run: connections drawn
+    by PyNN per rank and exchanged, get_data gathered to every rank in id order."""
+    script = os.path.join(ROOT, "tests", "pynn_connections.py")
+    r = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", script], capture_output=True,
+                       text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = [x for x in r.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 1
+    ranks = json.loads(lines[0])["ranks"]
+    want = json.loads(json.dumps(connections_serial, sort_keys=True))
+    assert len(ranks) == 2 and ranks[0] == want and ranks[1] == want
+
+
+def test_step_current_times_on_the_grid_and_checked():
+    import distsim.pynn as sim
+    sim.setup(timestep=0.1, min_delay=0.1)
+    step = sim.StepCurrentSource(times=[0.41, 0.42, 0.86], amplitudes=[0.5, -0.5, 0.5])
+    assert np.allclose(step.times.evaluate(), [0.4, 0.9]) and np.allclose(step.amplitudes.evaluate(), [-0.5, 0.5])
+    assert step.times[0] == pytest.approx(0.4)
+    # rounded after the one-step shift as pyNN.nest rounds t - min_delay: 8.05 stays apart from 8.0
+    assert np.allclose(sim.StepCurrentSource(times=[8.0, 8.05], amplitudes=[0.1, 0.6]).times.evaluate(), [8.0, 8.1])
+    with pytest.raises(ValueError, match="negative"):
+        sim.StepCurrentSource(times=[0.4, -0.6], amplitudes=[0.5, 0.5])
+    with pytest.raises(ValueError, match="increasing"):
+        sim.StepCurrentSource(times=[0.4, 0.2], amplitudes=[0.5, 0.5])
+    sim.end()
