@@ -126,6 +126,27 @@ def write_warm_marker(cache_dir):
     return marker
 
 
+def snapshot_warm_cache(shared):
+    """Keep what ``distsim warm`` produced as ``<shared>.warm``: hard links to the shared
+    cache's files (instant). Later processes publish kernels into the shared cache by renaming
+    new files over old ones, so the snapshot's files stay exactly as warm wrote them; the
+    warm-coverage test checks an MPI run against this snapshot. Returns its path."""
+    import shutil
+    snap = shared.rstrip("/") + ".warm"
+    shutil.rmtree(snap, ignore_errors=True)
+    lock = _shared_lock(shared, exclusive=False)
+    try:
+        for d, _, names in _os.walk(shared):
+            rel_d = _os.path.relpath(d, shared)
+            _os.makedirs(_os.path.join(snap, rel_d), exist_ok=True)
+            for name in names:
+                if ".tmp." not in name:
+                    _os.link(_os.path.join(d, name), _os.path.join(snap, rel_d, name))
+    finally:
+        lock.close()
+    return snap
+
+
 def cache_is_warm():
     """True when ``distsim warm`` has filled the shared cache of this source."""
     return _os.path.exists(_os.path.join(shared_cache_dir(), WARM_MARKER))

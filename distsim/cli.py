@@ -487,10 +487,15 @@ def cmd_warm(args, comm):
     _warm_plastic(comm)
     _warm_builtin_loops(comm)
     if comm.size == 1:  # a serial warm fills the shared cache: mark it complete
-        from . import _JOB, publish_compiled, shared_cache_dir, write_warm_marker
+        from . import _JOB, publish_compiled, shared_cache_dir, snapshot_warm_cache, write_warm_marker
         if _JOB:  # compiled into this process's job directory: into the shared cache first
             publish_compiled()
         write_warm_marker(shared_cache_dir() if _JOB else os.environ["NUMBA_CACHE_DIR"])
+        if _JOB:
+            try:
+                snapshot_warm_cache(shared_cache_dir())
+            except OSError as e:  # only the warm-coverage test's shortcut needs it
+                print(f"[distsim] no snapshot of the warm cache ({e})", file=sys.stderr)
     if comm.rank == 0:
         from . import _JOB
         where = _JOB["shared"] if _JOB else os.environ["NUMBA_CACHE_DIR"]

@@ -202,7 +202,9 @@ def _copy_of_what_warm_compiled(base):
     import shutil
 
     import distsim
-    shared = distsim.shared_cache_dir()
+    # warm's own files: the snapshot warm links at its end (later publishes into the shared
+    # cache rename new files over the old, so the snapshot's files stay as warm wrote them)
+    shared = distsim.shared_cache_dir() + ".warm"
     marker = os.path.join(shared, distsim.WARM_MARKER)
     try:
         with open(marker) as f:
@@ -218,7 +220,7 @@ def _copy_of_what_warm_compiled(base):
                     return False
         except OSError:
             return False
-    dest = os.path.join(str(base), os.path.basename(shared))
+    dest = distsim.shared_cache_dir(str(base))
     for rel in listed["files"]:
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
         shutil.copy2(os.path.join(shared, rel), os.path.join(dest, rel))
@@ -342,3 +344,16 @@ def test_concurrent_publishers_never_mix_their_entries(tmp_path):
     # in the end both types are in the shared cache: a new process compiles neither
     assert _result(_use_kernel(tmp_path, "int"))[0]["misses"] == 0
     assert _result(_use_kernel(tmp_path, "float"))[0]["misses"] == 0
+
+
+def test_warm_snapshot_keeps_warms_files_when_kernels_are_published_later(tmp_path):
+    import distsim
+    shared = tmp_path / "shared-x"
+    shared.mkdir()
+    (shared / "k.nbi").write_bytes(b"warm index")
+    snap = distsim.snapshot_warm_cache(str(shared))
+    tmp = shared / "k.nbi.tmp.1"
+    tmp.write_bytes(b"published index")
+    os.replace(tmp, shared / "k.nbi")  # how publish_compiled (and numba) replace a file
+    assert (Path(snap) / "k.nbi").read_bytes() == b"warm index"
+    assert (shared / "k.nbi").read_bytes() == b"published index"
