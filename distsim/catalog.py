@@ -17,6 +17,9 @@ RULE_PARAMS = {
     "pairwise_bernoulli": {"p": "probability in [0, 1] per pair"},
     "all_to_all": {},
     "one_to_one": {},
+    "from_list": {"connections": "{source = [ids], target = [ids], weight = [...], delay_ms = [...]}: one "
+                                 "synapse per entry, ids counted from 0 in each population, weight and delay_ms "
+                                 "one per entry (or omitted: the projection's constant)"},
 }
 PROJECTION_FIELDS = {
     "source": ("", "a population name", "source population"),

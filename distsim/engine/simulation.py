@@ -482,7 +482,10 @@ class Simulation:
             if nb is not None:
                 b = min(b, nb)
             b = max(b, t0 + 1)
-            status, step = C.run(self, t0, end, b, rec is not None)
+            # a slice ends exactly at the recorder's boundary (a weight snapshot: the weights of
+            # the spikes delivered up to that step), as on the Python path (_run_python)
+            stop = min(end, nb) if nb is not None and nb > t0 else end
+            status, step = C.run(self, t0, stop, b, rec is not None)
             self.step = step
             if status == L.UNSTABLE:  # the slice from `step` made a neuron unstable: raise as _slice does
                 if rec is not None:

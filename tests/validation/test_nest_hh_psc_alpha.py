@@ -224,11 +224,19 @@ def test_dt_1ms_misses_spikes_as_nest_does():
 def test_blow_up_to_nan_is_nest_s():
     """dt = 1 ms and I_e = 4000 pA: the first trial step of 1 ms overflows, GSL's control
     takes a NaN error as no error (NaN > x is false) and accepts it; V_m is -1.3e7 mV after
-    one step and NaN from then on, in NEST and here, step for step."""
+    one step and NaN from then on, in NEST and in our step kernel, step for step. NEST goes on
+    and exits normally with NaN traces; the engine stops at the slice where V_m became NaN
+    (sampled at 2 ms) and raises NonFiniteState naming the neuron and the time."""
+    from distsim.engine.simulation import NonFiniteState
+
     ns, nv = run_nest({"I_e": 4000.0}, [], [], 20.0, 1.0)
-    assert np.isnan(nv["V_m"][1]) and ns.size == 0
-    for run in (run_kernel, run_engine):
-        ds, dv = run({"I_e": 4000.0}, [], [], 20.0, 1.0)
-        assert ds.size == 0
-        for k, v in nv.items():
-            np.testing.assert_array_equal(dv[k][: v.size], v)
+    assert np.isnan(nv["V_m"][1]) and not np.isnan(nv["V_m"][0]) and ns.size == 0
+    ds, dv = run_kernel({"I_e": 4000.0}, [], [], 20.0, 1.0)
+    assert ds.size == 0
+    for k, v in nv.items():
+        np.testing.assert_array_equal(dv[k][: v.size], v)
+    with pytest.raises(NonFiniteState) as e:
+        run_engine({"I_e": 4000.0}, [], [], 20.0, 1.0)
+    info = e.value.info
+    assert info["model"] == MODEL and info["gid"] == 0 and not np.isfinite(info["value"])
+    assert info["t_from_ms"] < 2.0 <= info["t_ms"], info
