@@ -134,16 +134,7 @@ def snapshot_warm_cache(shared):
     import shutil
     snap = shared.rstrip("/") + ".warm"
     shutil.rmtree(snap, ignore_errors=True)
-    lock = _shared_lock(shared, exclusive=False)
-    try:
-        for d, _, names in _os.walk(shared):
-            rel_d = _os.path.relpath(d, shared)
-            _os.makedirs(_os.path.join(snap, rel_d), exist_ok=True)
-            for name in names:
-                if ".tmp." not in name:
-                    _os.link(_os.path.join(d, name), _os.path.join(snap, rel_d, name))
-    finally:
-        lock.close()
+    _link_shared_into(shared, snap)
     return snap
 
 
@@ -195,11 +186,7 @@ def _link_shared_into(shared, mine):
                 if ".tmp." in name:
                     continue
                 src, rel = _os.path.join(d, name), _os.path.normpath(_os.path.join(rel_d, name))
-                try:
-                    _os.link(src, _os.path.join(mine, rel))
-                except OSError:  # another file system: copy
-                    import shutil
-                    shutil.copy2(src, _os.path.join(mine, rel))
+                _link_or_copy(src, _os.path.join(mine, rel))
                 linked[rel] = _os.stat(_os.path.join(mine, rel)).st_ino
     finally:
         lock.close()
@@ -250,7 +237,9 @@ def publish_compiled():
                 shutil.copy2(_os.path.join(mine, rel), tmp)
                 _os.replace(tmp, dest)
                 # link the published file back: both directories hold one inode again
-                _os.replace(_link_tmp(dest, mine, rel), _os.path.join(mine, rel))
+                back = _os.path.join(mine, rel) + f".tmp.{_os.getpid()}"
+                _link_or_copy(dest, back)
+                _os.replace(back, _os.path.join(mine, rel))
                 linked[rel] = _os.stat(dest).st_ino
             done += 1
     finally:
@@ -258,15 +247,13 @@ def publish_compiled():
     return done
 
 
-def _link_tmp(src, mine, rel):
-    """A hard link (or copy) of ``src`` next to ``mine/rel``; returns its path."""
-    import shutil
-    tmp = _os.path.join(mine, rel) + f".tmp.{_os.getpid()}"
+def _link_or_copy(src, dst):
+    """Hard-link ``src`` as ``dst`` (a copy when they are on different file systems)."""
     try:
-        _os.link(src, tmp)
+        _os.link(src, dst)
     except OSError:
-        shutil.copy2(src, tmp)
-    return tmp
+        import shutil
+        shutil.copy2(src, dst)
 
 
 def _publish_then_remove(mine):
